@@ -8,7 +8,7 @@ enum FrameHeaderParser {
     enum Result {
         case needMore
         case header(FrameHeader, headerLength: Int)
-        case invalid(CloseCode, reason: String)
+        case invalid(CloseCode, reason: StaticString)
     }
 
     @inlinable
@@ -37,8 +37,7 @@ enum FrameHeaderParser {
             return .invalid(.protocolError, reason: "control frame payload over 125 bytes")
         }
         let lengthBytes = length7 == 126 ? 2 : (length7 == 127 ? 8 : 0)
-        let headerLength = 2 + lengthBytes + (masked ? 4 : 0)
-        guard count >= headerLength else { return .needMore }
+        guard count >= 2 + lengthBytes else { return .needMore }
 
         var payloadLength = length7
         if lengthBytes == 2 {
@@ -53,6 +52,8 @@ enum FrameHeaderParser {
             }
             payloadLength = Int(length64)
         }
+        let headerLength = 2 + lengthBytes + (masked ? 4 : 0)
+        guard count >= headerLength else { return .needMore }
         let key: UInt32? = masked ? base.loadUnaligned(fromByteOffset: 2 + lengthBytes, as: UInt32.self) : nil
         return .header(FrameHeader(fin: fin, opcode: opcode, maskKey: key, payloadLength: payloadLength),
                        headerLength: headerLength)
