@@ -14,7 +14,9 @@ public struct FrameDecoder {
         case awaitingHeader
         /// Inside a data frame's payload: `remaining` bytes still to come.
         case payload(remaining: Int, maskKey: UInt32?, maskOffset: Int, fin: Bool)
-        case failed(CloseCode, reason: String)
+        /// Reasons stay `StaticString` so the state is trivial (no retain/release
+        /// on the hot path); the `String` is only made when reporting a failure.
+        case failed(CloseCode, reason: StaticString)
     }
 
     @usableFromInline let role: FrameRole
@@ -48,14 +50,14 @@ public struct FrameDecoder {
         case let .payload(remaining, maskKey, maskOffset, fin):
             return nextPayload(bytes, remaining: remaining, maskKey: maskKey, maskOffset: maskOffset, fin: fin)
         case let .failed(code, reason):
-            return (.failure(code, reason: reason), 0)
+            return (.failure(code, reason: reason.description), 0)
         }
     }
 
     @inlinable
-    mutating func fail(_ code: CloseCode, _ reason: String) -> (event: DecodeEvent, consumed: Int) {
+    mutating func fail(_ code: CloseCode, _ reason: StaticString) -> (event: DecodeEvent, consumed: Int) {
         state = .failed(code, reason: reason)
-        return (.failure(code, reason: reason), 0)
+        return (.failure(code, reason: reason.description), 0)
     }
 
     @inlinable
