@@ -4,6 +4,7 @@
 /// checking each as soon as the byte carrying it is present.
 @usableFromInline
 enum FrameHeaderParser {
+    /// The outcome of looking at the front of a buffer: wait, a whole valid header, or a violation.
     @usableFromInline
     enum Result {
         case needMore
