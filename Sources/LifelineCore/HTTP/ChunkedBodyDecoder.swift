@@ -2,6 +2,7 @@
 /// where it stopped so total work stays linear. Chunk extensions and trailer fields are skipped.
 /// Decoded data over `maxBodyBytes`, or trailers over `maxTrailerBytes`, is an error.
 struct ChunkedBodyDecoder {
+    /// Where decoding stands after consuming the bytes available so far.
     enum Progress: Equatable {
         case needMore
         /// The body is complete; the message ended at this absolute offset.
@@ -9,6 +10,7 @@ struct ChunkedBodyDecoder {
         case invalid(String)
     }
 
+    /// The grammar position of the next byte.
     private enum State {
         case size(digits: Int)
         case extensionText

@@ -7,6 +7,7 @@
 /// that disagree about line ends are how request smuggling happens, and every WebSocket client
 /// sends CRLF. So a LF not preceded by CR is an error, like a CR not followed by LF.
 struct HeadScanner {
+    /// What one scan found.
     enum Outcome: Equatable {
         case needMore
         /// The head ends (terminator included) at this absolute offset.

@@ -1,6 +1,7 @@
 /// A complete message head cut into its start line and header fields. Input is a range that
 /// `HeadScanner` already approved, so every line ends in CRLF and holds no CR, LF or NUL.
 struct MessageHead {
+    /// Why the head's fields are malformed.
     enum Failure: Error, Equatable {
         case tooManyFields
         case obsFold

@@ -5,6 +5,7 @@ struct RequestLine {
     var method: String
     var target: String
 
+    /// Why the request line is refused (all answered with 400).
     enum Failure: Error, Equatable {
         case malformed
         case invalidMethod

@@ -16,6 +16,7 @@ public enum ResponseParseResult: Equatable {
 /// buffer passed whole on every call, linear total work. Interim 1xx heads count towards
 /// `maxHeadBytes` together with the final head. Once decided, later calls return the same result.
 public struct UpgradeResponseParser {
+    /// Which part of the response the parser is reading, with what it has learnt so far.
     private enum Phase {
         case head
         case body(UpgradeResponse, ResponseBodyFraming, start: Int)
