@@ -13,6 +13,7 @@ typedef void (*lifeline_ev_io_cb)(struct ev_loop *, ev_io *, int);
 typedef void (*lifeline_ev_timer_cb)(struct ev_loop *, ev_timer *, int);
 typedef void (*lifeline_ev_async_cb)(struct ev_loop *, ev_async *, int);
 typedef void (*lifeline_ev_signal_cb)(struct ev_loop *, ev_signal *, int);
+typedef void (*lifeline_ev_prepare_cb)(struct ev_loop *, ev_prepare *, int);
 
 static inline void lifeline_ev_io_init(ev_io *w, lifeline_ev_io_cb cb, int fd, int events) { ev_io_init(w, cb, fd, events); }
 static inline void lifeline_ev_io_set(ev_io *w, int fd, int events) { ev_io_set(w, fd, events); }
@@ -20,6 +21,7 @@ static inline void lifeline_ev_timer_init(ev_timer *w, lifeline_ev_timer_cb cb, 
 static inline void lifeline_ev_timer_set(ev_timer *w, double after, double repeat) { ev_timer_set(w, after, repeat); }
 static inline void lifeline_ev_async_init(ev_async *w, lifeline_ev_async_cb cb) { ev_async_init(w, cb); }
 static inline void lifeline_ev_signal_init(ev_signal *w, lifeline_ev_signal_cb cb, int signum) { ev_signal_init(w, cb, signum); }
+static inline void lifeline_ev_prepare_init(ev_prepare *w, lifeline_ev_prepare_cb cb) { ev_prepare_init(w, cb); }
 static inline int lifeline_ev_is_active(const void *w) { return ev_is_active((const ev_watcher *)w); }
 
 static const int LIFELINE_EV_READ = EV_READ;

@@ -1,0 +1,239 @@
+import Glibc
+
+/// The bytes waiting to go out on one connection, in order, plus a priority lane for
+/// the control frames Lifeline writes itself (pongs now, its own pings later).
+///
+/// The lane jumps the queue at the next *frame boundary*: the queue walks frame
+/// headers as bytes leave, so it always knows how much of the frame at its head is
+/// still unsent. Control frames never land inside another frame, and never wait
+/// behind megabytes of backlog.
+///
+/// Storage is allocated on first use and grows by doubling; a large buffer is given
+/// back once drained so an idle connection holds no buffer memory.
+struct OutboundQueue {
+    private var storage: UnsafeMutableRawPointer?
+    private var capacity = 0
+    private var head = 0
+    private var tail = 0
+    /// Bytes from `head` to the end of the unit (frame or opaque HTTP bytes) `head` is in; 0 = at a boundary.
+    private var unitRemaining = 0
+    private var lane = ControlLane()
+
+    /// Data bytes queued (not counting the control lane).
+    var queuedBytes: Int { tail - head }
+    var isEmpty: Bool { tail == head && lane.isEmpty }
+
+    /// Space for `count` bytes at the tail; make them part of the queue with `commit`.
+    /// A frame's header must be committed whole before its payload.
+    mutating func reserve(_ count: Int) -> UnsafeMutableRawPointer {
+        if tail + count > capacity { makeRoom(for: count) }
+        return storage! + tail
+    }
+
+    mutating func commit(_ count: Int) { tail += count }
+
+    /// Appends already-encoded frame bytes.
+    mutating func append(_ bytes: UnsafeRawBufferPointer) {
+        guard bytes.count > 0 else { return }
+        reserve(bytes.count).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
+        commit(bytes.count)
+    }
+
+    /// Appends bytes that are not WebSocket frames (an HTTP response). Only at the start
+    /// of a connection's life, when nothing else is queued.
+    mutating func appendOpaque(_ bytes: [UInt8]) {
+        precondition(tail == head, "opaque bytes must not follow frames")
+        bytes.withUnsafeBytes { append($0) }
+        unitRemaining = bytes.count
+    }
+
+    /// Queues a control frame for the priority lane. False when the lane is full (the
+    /// caller may drop a pong: RFC 6455 §5.5.3 lets it answer only the latest ping).
+    @discardableResult
+    mutating func enqueueControl(_ frame: UnsafeRawBufferPointer) -> Bool {
+        lane.append(frame)
+    }
+
+    /// Writes as much as the socket takes, control lane first at a frame boundary.
+    mutating func write(to fd: Int32) -> WriteOutcome {
+        while true {
+            var segments = WriteSegments()
+            let available = tail - head
+            if !lane.isEmpty && (unitRemaining == 0 || unitRemaining <= available) {
+                let before = unitRemaining
+                if before > 0 { segments.add(storage! + head, before, kind: .data) }
+                segments.add(lane.pendingStart, lane.pendingCount, kind: .control)
+                if available > before { segments.add(storage! + head + before, available - before, kind: .data) }
+            } else if available > 0 {
+                segments.add(storage! + head, available, kind: .data)
+            }
+            if segments.total == 0 { return .drained }
+            let written = segments.write(to: fd)
+            if written < 0 {
+                let code = errno
+                if code == EINTR { continue }
+                if code == EAGAIN || code == EWOULDBLOCK { return .blocked }
+                return .failed(code)
+            }
+            segments.account(written) { kind, count in
+                if kind == .control { lane.consume(count) } else { consumeData(count) }
+            }
+            if written < segments.total { return .blocked }
+        }
+    }
+
+    /// Drops everything queued (the connection is going away).
+    mutating func discardAll() {
+        head = 0; tail = 0; unitRemaining = 0
+        lane = ControlLane()
+        releaseStorage()
+    }
+
+    /// Gives the buffer back when nothing is queued.
+    mutating func releaseStorage() {
+        guard tail == head, let storage else { return }
+        storage.deallocate()
+        self.storage = nil
+        capacity = 0; head = 0; tail = 0
+    }
+
+    private mutating func consumeData(_ count: Int) {
+        var left = count
+        while left > 0 {
+            if unitRemaining == 0 { unitRemaining = FrameWire.totalLength(at: storage! + head) }
+            let step = min(left, unitRemaining)
+            head += step; unitRemaining -= step; left -= step
+        }
+        if head == tail {
+            head = 0; tail = 0
+            if capacity > OutboundQueue.keptCapacity { releaseStorage() }
+        }
+    }
+
+    /// A drained buffer up to this size is kept for the next burst; larger ones are freed.
+    static let keptCapacity = 256 * 1024
+
+    private mutating func makeRoom(for count: Int) {
+        let live = tail - head
+        if let storage, head > 0, live + count <= capacity {
+            memmove(storage, storage + head, live)
+            head = 0; tail = live
+            return
+        }
+        var newCapacity = max(capacity * 2, 16 * 1024)
+        while newCapacity < live + count { newCapacity *= 2 }
+        let grown = UnsafeMutableRawPointer.allocate(byteCount: newCapacity, alignment: 16)
+        if let storage {
+            grown.copyMemory(from: storage + head, byteCount: live)
+            storage.deallocate()
+        }
+        storage = grown
+        capacity = newCapacity
+        head = 0; tail = live
+    }
+}
+
+/// What a write attempt left behind.
+enum WriteOutcome: Equatable {
+    case drained
+    case blocked
+    case failed(Int32)
+}
+
+/// Reads a frame's total wire length (header + payload) from its header bytes. The
+/// queue only ever holds frames Lifeline encoded, so the header is well formed.
+enum FrameWire {
+    @inline(__always)
+    static func totalLength(at frame: UnsafeRawPointer) -> Int {
+        let second = frame.load(fromByteOffset: 1, as: UInt8.self)
+        let maskBytes = second & 0x80 != 0 ? 4 : 0
+        switch second & 0x7F {
+        case 126:
+            let length = Int(frame.load(fromByteOffset: 2, as: UInt8.self)) << 8 | Int(frame.load(fromByteOffset: 3, as: UInt8.self))
+            return 4 + maskBytes + length
+        case 127:
+            var length = 0
+            for index in 2..<10 { length = length << 8 | Int(frame.load(fromByteOffset: index, as: UInt8.self)) }
+            return 10 + maskBytes + length
+        case let short:
+            return 2 + maskBytes + Int(short)
+        }
+    }
+}
+
+/// Up to three iovecs for one writev, each tagged data or control.
+private struct WriteSegments {
+    enum Kind { case data, control }
+    private var vectors = (iovec(), iovec(), iovec())
+    private var kinds: (Kind, Kind, Kind) = (.data, .data, .data)
+    private var count = 0
+    private(set) var total = 0
+
+    mutating func add(_ base: UnsafeRawPointer, _ length: Int, kind: Kind) {
+        guard length > 0 else { return }
+        let vector = iovec(iov_base: UnsafeMutableRawPointer(mutating: base), iov_len: length)
+        switch count {
+        case 0: vectors.0 = vector; kinds.0 = kind
+        case 1: vectors.1 = vector; kinds.1 = kind
+        default: vectors.2 = vector; kinds.2 = kind
+        }
+        count += 1
+        total += length
+    }
+
+    func write(to fd: Int32) -> Int {
+        var vectors = self.vectors
+        return withUnsafePointer(to: &vectors) {
+            $0.withMemoryRebound(to: iovec.self, capacity: 3) { writev(fd, $0, Int32(count)) }
+        }
+    }
+
+    /// Calls `body` for each segment's written part, in order.
+    func account(_ written: Int, _ body: (Kind, Int) -> Void) {
+        var left = written
+        for index in 0..<count where left > 0 {
+            let (length, kind) = segment(index)
+            let step = min(left, length)
+            body(kind, step)
+            left -= step
+        }
+    }
+
+    private func segment(_ index: Int) -> (Int, Kind) {
+        switch index {
+        case 0: return (vectors.0.iov_len, kinds.0)
+        case 1: return (vectors.1.iov_len, kinds.1)
+        default: return (vectors.2.iov_len, kinds.2)
+        }
+    }
+}
+
+/// Control frames waiting for the next frame boundary: a small byte buffer written in order.
+private struct ControlLane {
+    static let capacity = 4 * 131
+    private var bytes: UnsafeMutableRawPointer?
+    private var start = 0
+    private var end = 0
+
+    var isEmpty: Bool { start == end }
+    var pendingStart: UnsafeRawPointer { UnsafeRawPointer(bytes! + start) }
+    var pendingCount: Int { end - start }
+
+    mutating func append(_ frame: UnsafeRawBufferPointer) -> Bool {
+        if bytes == nil { bytes = .allocate(byteCount: ControlLane.capacity, alignment: 8) }
+        if start == end { start = 0; end = 0 }
+        guard end + frame.count <= ControlLane.capacity else { return false }
+        (bytes! + end).copyMemory(from: frame.baseAddress!, byteCount: frame.count)
+        end += frame.count
+        return true
+    }
+
+    mutating func consume(_ count: Int) {
+        start += count
+        if start == end, let bytes {
+            bytes.deallocate()
+            self.bytes = nil
+            start = 0; end = 0
+        }
+    }
+}
