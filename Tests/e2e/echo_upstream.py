@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import concurrent.futures
 import signal
 import sys
 import threading
@@ -33,6 +34,7 @@ from typing import Any
 
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
+from websockets.frames import Frame, Opcode
 from websockets.http11 import Request, Response
 
 # Autobahn's case 9.1.6 / 9.2.6 send 16 MiB messages; leave room above that.
@@ -91,6 +93,8 @@ class Upstream:
         self.commands = True
         self.requests: list[RecordedRequest] = []
         self.connections: list[RecordedConnection] = []
+        self.control_frames: list[tuple[str, bytes]] = []  # ("PING"|"PONG", payload)
+        self._live: list[ServerConnection] = []
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -100,7 +104,22 @@ class Upstream:
 
     # -- server side -------------------------------------------------------
 
+    def _record_control_frames(self, conn: ServerConnection) -> None:
+        # websockets answers pings inside its protocol object; wrap its frame
+        # handler to see every ping/pong that reaches this upstream.
+        protocol = conn.protocol
+        original = protocol.recv_frame
+
+        def recv_frame(frame: Frame) -> None:
+            if frame.opcode in (Opcode.PING, Opcode.PONG):
+                with self._lock:
+                    self.control_frames.append((frame.opcode.name, bytes(frame.data)))
+            original(frame)
+
+        protocol.recv_frame = recv_frame  # type: ignore[method-assign]
+
     def _process_request(self, conn: ServerConnection, request: Request) -> Response | None:
+        self._record_control_frames(conn)
         with self._lock:
             self.requests.append(RecordedRequest(request.path, list(request.headers.raw_items())))
             refuse = self.refuse
@@ -122,6 +141,7 @@ class Upstream:
         )
         with self._lock:
             self.connections.append(rec)
+            self._live.append(ws)
         try:
             async for message in ws:
                 with self._lock:
@@ -186,6 +206,17 @@ class Upstream:
             except RuntimeError:
                 pass  # loop already closed
             self._thread.join(10)
+
+    def ping(self, index: int, data: bytes) -> "concurrent.futures.Future[float]":
+        """Send a ping on upstream connection #index; the future resolves with
+        the round-trip time once the pong (from Lifeline) arrives."""
+
+        async def do() -> float:
+            waiter = await self._live[index].ping(data)
+            return await asyncio.wait_for(waiter, 3)
+
+        assert self._loop is not None
+        return asyncio.run_coroutine_threadsafe(do(), self._loop)
 
     @property
     def url(self) -> str:

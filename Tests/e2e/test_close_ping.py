@@ -1,0 +1,97 @@
+"""Close handshake and control frames (spec §3 "Close", "Pings and pongs")."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+from websockets.exceptions import ConnectionClosed
+
+from wsutil import assert_serving, client, recv, run
+
+
+def test_client_close_reaches_upstream(upstream, lifeline):
+    ll = lifeline(upstream.url)
+
+    async def scenario():
+        async with client(ll.url) as ws:
+            await ws.send("before close")
+            assert await recv(ws) == "before close"
+            start = time.monotonic()
+            await ws.close(1000, "bye")
+            elapsed = time.monotonic() - start
+            # The close handshake completed: Lifeline answered with a close frame.
+            assert ws.protocol.close_rcvd is not None, "no close frame came back"
+            assert ws.protocol.close_rcvd.code == 1000
+            assert elapsed < 2.0, f"close took {elapsed:.2f}s"
+
+    run(scenario())
+    conn = upstream.wait_for_connection()
+    assert conn.closed.wait(5), "upstream connection was not closed"
+    assert (conn.close_code, conn.close_reason) == (1000, "bye")
+
+
+def test_upstream_close_propagates(upstream, lifeline):
+    ll = lifeline(upstream.url, {"upstream": {"on_close": "propagate"}})
+
+    async def scenario():
+        async with client(ll.url) as ws:
+            await ws.send("__close__ 4001 done")
+            with pytest.raises(ConnectionClosed) as info:
+                await recv(ws, timeout=5)
+            return info.value.rcvd
+
+    rcvd = run(scenario())
+    assert rcvd is not None, "the app got no close frame"
+    assert (rcvd.code, rcvd.reason) == (4001, "done")
+    assert_serving(ll.url)
+
+
+def test_client_ping_answered_by_lifeline_and_not_relayed(upstream, lifeline):
+    ll = lifeline(upstream.url)
+    payloads = [b"ping-from-app-1", b"", b"x" * 125]
+
+    async def scenario():
+        async with client(ll.url) as ws:
+            for p in payloads:
+                waiter = await ws.ping(p)
+                latency = await asyncio.wait_for(waiter, 2)
+                assert latency < 2
+            # An unsolicited pong is accepted and ignored.
+            await ws.pong(b"unsolicited-pong-from-app")
+            await ws.send("after pings")
+            assert await recv(ws) == "after pings"
+
+    run(scenario())
+    conn = upstream.wait_for_connection()
+    upstream.wait_for_messages(conn, 1)
+    relayed = [(op, data) for op, data in upstream.control_frames if data in payloads or b"from-app" in data]
+    assert relayed == [], f"app control frames reached upstream: {relayed}"
+
+
+def test_upstream_ping_not_relayed_to_app(upstream, lifeline):
+    """A ping from upstream is answered by Lifeline, the app never sees it."""
+    ll = lifeline(upstream.url)
+    seen_pings: list[bytes] = []
+
+    async def scenario():
+        async with client(ll.url) as ws:
+            original = ws.protocol.recv_frame
+
+            def recv_frame(frame):
+                if frame.opcode.name in ("PING", "PONG"):
+                    seen_pings.append(bytes(frame.data))
+                original(frame)
+
+            ws.protocol.recv_frame = recv_frame
+            await ws.send("__ping__")  # not a command: just something to echo
+            assert await recv(ws) == "__ping__"
+            # Ping the app's session from the upstream side.
+            pong = upstream.ping(0, b"ping-from-upstream")
+            await asyncio.wait_for(asyncio.wrap_future(pong), 4)
+            await ws.send("after")
+            assert await recv(ws) == "after"
+
+    run(scenario())
+    assert b"ping-from-upstream" not in seen_pings
