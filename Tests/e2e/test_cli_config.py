@@ -68,11 +68,11 @@ def test_environment_overrides_file(tmp_path):
     res = check_config(
         tmp_path,
         VALID,
-        env={"LIFELINE_UPSTREAM_PING_INTERVAL_SECONDS": "5", "LIFELINE_LISTEN": "127.0.0.1:18080"},
+        env={"LIFELINE_UPSTREAM_PING_INTERVAL_SECONDS": "12", "LIFELINE_LISTEN": "127.0.0.1:18080"},
     )
     assert res.returncode == 0, res.stderr
     effective = json.loads(res.stdout)
-    assert effective["upstream"]["ping_interval_seconds"] == 5
+    assert effective["upstream"]["ping_interval_seconds"] == 12
     assert effective["listen"] == "127.0.0.1:18080"
 
 
