@@ -40,9 +40,11 @@ from websockets.http11 import Request, Response
 # Autobahn's case 9.1.6 / 9.2.6 send 16 MiB messages; leave room above that.
 MAX_SIZE = 64 * 1024 * 1024
 
-# A text message "__close__ CODE REASON" makes the test upstream close the
-# connection with that code and reason (only when commands are enabled).
+# Commands the test upstream obeys (only when commands are enabled):
+#   "__close__ CODE REASON"   close the connection with that code and reason
+#   "__fragments__ A|B|C"     send back one text message in fragments A, B, C
 CLOSE_COMMAND = "__close__ "
+FRAGMENTS_COMMAND = "__fragments__ "
 
 
 async def echo(ws: ServerConnection) -> None:
@@ -150,6 +152,9 @@ class Upstream:
                     _, code, reason = (message + " ").split(" ", 2)
                     await ws.close(int(code), reason.rstrip(" "))
                     break
+                if self.commands and isinstance(message, str) and message.startswith(FRAGMENTS_COMMAND):
+                    await ws.send(message[len(FRAGMENTS_COMMAND):].split("|"))
+                    continue
                 await ws.send(message)
         except ConnectionClosed:
             pass
@@ -217,6 +222,12 @@ class Upstream:
 
         assert self._loop is not None
         return asyncio.run_coroutine_threadsafe(do(), self._loop)
+
+    def close_connection(self, index: int, code: int, reason: str) -> None:
+        """Close upstream connection #index from the server side (waits up to 5 s)."""
+        assert self._loop is not None
+        fut = asyncio.run_coroutine_threadsafe(self._live[index].close(code, reason), self._loop)
+        fut.result(5)
 
     @property
     def url(self) -> str:

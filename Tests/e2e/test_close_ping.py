@@ -95,3 +95,82 @@ def test_upstream_ping_not_relayed_to_app(upstream, lifeline):
 
     run(scenario())
     assert b"ping-from-upstream" not in seen_pings
+
+
+def test_upstream_close_with_reconnect_keeps_app_connected(upstream, lifeline):
+    """on_close = reconnect (default): an upstream close gets a new upstream
+    connection with the same request; the app sees no close."""
+    ll = lifeline(upstream.url, {"upstream": {"reconnect": {"initial_delay_seconds": 0.05},
+                                              "replay": {"mode": "none"}}})
+
+    async def scenario():
+        async with client(ll.url + "/session?id=7") as ws:
+            await ws.send("before")
+            assert await recv(ws) == "before"
+            await asyncio.to_thread(upstream.close_connection, 0, 4001, "done")
+            await asyncio.to_thread(upstream.wait_for_connection, 1)
+            await ws.send("after reconnect")
+            assert await recv(ws, timeout=5) == "after reconnect"
+            assert ws.protocol.close_rcvd is None
+
+    run(scenario())
+    second = upstream.wait_for_connection(1)
+    assert second.request.path == "/session?id=7"
+    assert upstream.wait_for_messages(second, 1) == ["after reconnect"]
+    assert len(upstream.connections) == 2
+
+
+def test_reconnect_replays_remembered_messages_in_order(upstream, lifeline):
+    ll = lifeline(upstream.url, {"upstream": {"reconnect": {"initial_delay_seconds": 0.05}}})
+
+    async def scenario():
+        async with client(ll.url) as ws:
+            for m in ("sub:a", b"sub:b", "sub:c"):
+                await ws.send(m)
+                assert await recv(ws) == m
+            await asyncio.to_thread(upstream.close_connection, 0, 4001, "done")
+            await asyncio.to_thread(upstream.wait_for_connection, 1)
+            await ws.send("after")
+            got = []
+            while "after" not in got and len(got) < 10:
+                got.append(await recv(ws, timeout=5))
+            assert got[-1] == "after"
+
+    run(scenario())
+    second = upstream.wait_for_connection(1)
+    assert upstream.wait_for_messages(second, 4) == ["sub:a", b"sub:b", "sub:c", "after"]
+
+
+def test_upstream_policy_close_1008_propagates_even_with_reconnect(upstream, lifeline):
+    ll = lifeline(upstream.url)  # on_close defaults to reconnect
+
+    async def scenario():
+        async with client(ll.url) as ws:
+            await ws.send("__close__ 1008 policy says no")
+            with pytest.raises(ConnectionClosed) as info:
+                await recv(ws, timeout=5)
+            return info.value.rcvd
+
+    rcvd = run(scenario())
+    assert rcvd is not None and (rcvd.code, rcvd.reason) == (1008, "policy says no")
+    time.sleep(0.3)
+    assert len(upstream.connections) == 1, "Lifeline reconnected after a 1008 close"
+
+
+def test_refused_reconnect_closes_app_1011_naming_status(upstream, lifeline):
+    ll = lifeline(upstream.url, {"upstream": {"reconnect": {"initial_delay_seconds": 0.05}}})
+
+    async def scenario():
+        async with client(ll.url) as ws:
+            await ws.send("x")
+            assert await recv(ws) == "x"
+            upstream.refuse = (403, "go away")
+            await asyncio.to_thread(upstream.close_connection, 0, 4000, "bye")
+            with pytest.raises(ConnectionClosed) as info:
+                await recv(ws, timeout=5)
+            return info.value.rcvd
+
+    rcvd = run(scenario())
+    assert rcvd is not None, "app got no close frame"
+    assert rcvd.code == 1011, f"close {rcvd.code} {rcvd.reason!r}, expected 1011"
+    assert "403" in rcvd.reason, f"reason {rcvd.reason!r} does not name the status"

@@ -143,3 +143,44 @@ def test_messages_between_many_sessions_do_not_mix(upstream, lifeline):
 
     run(scenario())
     assert len(upstream.connections) == 8
+
+
+def test_fragmented_message_from_upstream(upstream, lifeline):
+    ll = lifeline(upstream.url)
+
+    async def scenario():
+        async with client(ll.url) as ws:
+            await ws.send("__fragments__ part1-|part2-|πart3")
+            got = await recv(ws)
+            assert got == "part1-part2-πart3" and isinstance(got, str)
+
+    run(scenario())
+
+
+def test_max_connections_gives_503(upstream, lifeline):
+    import asyncio
+
+    from websockets.exceptions import InvalidStatus
+
+    ll = lifeline(upstream.url, {"downstream": {"max_connections": 2}})
+
+    async def scenario():
+        async with client(ll.url) as a, client(ll.url) as b:
+            await a.send("a")
+            await b.send("b")
+            assert await recv(a) == "a" and await recv(b) == "b"
+            try:
+                async with client(ll.url):
+                    pass
+            except InvalidStatus as exc:
+                status = exc.response.status_code
+            else:
+                status = 101
+            assert status == 503, f"third connection over max_connections 2 got {status}"
+        # Slots are given back when sessions end.
+        await asyncio.sleep(0.2)
+        async with client(ll.url) as c:
+            await c.send("c")
+            assert await recv(c) == "c"
+
+    run(scenario())
