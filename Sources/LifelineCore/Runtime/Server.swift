@@ -21,6 +21,13 @@ public final class Server {
 
     /// Binds, serves until drained, and returns the process exit code.
     public func run() -> Int32 {
+        if let unsupported = Server.unsupportedFeature(in: configuration) {
+            Logger.shared.error("config.unsupported", ["reason": .string(unsupported)])
+            return 1
+        }
+        if configuration.workers > 1 {
+            Logger.shared.warn("workers.single_loop", ["configured": .int(configuration.workers), "reason": .string("this build runs one event loop")])
+        }
         let address: SocketAddress
         do {
             address = try worker.listen(reusePort: configuration.workers > 1)
@@ -42,6 +49,14 @@ public final class Server {
         ])
         loop.run()
         return 0
+    }
+
+    /// Settings the configuration accepts (spec §2) that this build cannot honour yet; refusing
+    /// to start beats speaking plaintext to a TLS port.
+    static func unsupportedFeature(in configuration: Configuration) -> String? {
+        if configuration.upstream.url.isTLS { return "upstream.url uses wss://, and TLS is not built in yet" }
+        if configuration.downstream.tls != nil { return "downstream.tls is set, and TLS is not built in yet" }
+        return nil
     }
 
     fileprivate func signalled(_ number: Int32) {
