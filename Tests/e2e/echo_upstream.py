@@ -43,8 +43,11 @@ MAX_SIZE = 64 * 1024 * 1024
 # Commands the test upstream obeys (only when commands are enabled):
 #   "__close__ CODE REASON"   close the connection with that code and reason
 #   "__fragments__ A|B|C"     send back one text message in fragments A, B, C
+#   "__flood__ COUNT SIZE"    send COUNT binary messages of SIZE bytes, each
+#                             starting with its 8-byte big-endian index
 CLOSE_COMMAND = "__close__ "
 FRAGMENTS_COMMAND = "__fragments__ "
+FLOOD_COMMAND = "__flood__ "
 
 
 async def echo(ws: ServerConnection) -> None:
@@ -152,6 +155,12 @@ class Upstream:
                     _, code, reason = (message + " ").split(" ", 2)
                     await ws.close(int(code), reason.rstrip(" "))
                     break
+                if self.commands and isinstance(message, str) and message.startswith(FLOOD_COMMAND):
+                    count, size = map(int, message[len(FLOOD_COMMAND):].split())
+                    filler = b"\xab" * (size - 8)
+                    for i in range(count):
+                        await ws.send(i.to_bytes(8, "big") + filler)
+                    continue
                 if self.commands and isinstance(message, str) and message.startswith(FRAGMENTS_COMMAND):
                     await ws.send(message[len(FRAGMENTS_COMMAND):].split("|"))
                     continue
