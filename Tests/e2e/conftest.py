@@ -53,7 +53,7 @@ def free_port() -> int:
 
 def port_accepts(port: int, host: str = "127.0.0.1") -> bool:
     try:
-        socket.create_connection((host, port), timeout=0.2).close()
+        socket.create_connection((host.strip("[]"), port), timeout=0.2).close()
         return True
     except OSError:
         return False
@@ -73,13 +73,14 @@ def deep_merge(base: dict, overrides: dict) -> dict:
 class Lifeline:
     proc: subprocess.Popen
     port: int
+    host: str  # as written in "listen": 127.0.0.1 or [::1]
     config: dict
     config_path: Path
     stderr_path: Path
 
     @property
     def url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}"
+        return f"ws://{self.host}:{self.port}"
 
     def stderr(self) -> str:
         try:
@@ -189,6 +190,8 @@ def lifeline(request, tmp_path) -> Iterator[Callable[..., Lifeline]]:
             },
             overrides or {},
         )
+        host, _, listen_port = config["listen"].rpartition(":")
+        port = int(listen_port)
         n = len(started) + 1
         config_path = tmp_path / f"config-{n}.json"
         config_path.write_text(json.dumps(config, indent=2))
@@ -202,16 +205,16 @@ def lifeline(request, tmp_path) -> Iterator[Callable[..., Lifeline]]:
                 cwd=tmp_path,
                 env={k: v for k, v in os.environ.items() if not k.startswith("LIFELINE_")},
             )
-        ll = Lifeline(proc, port, config, config_path, stderr_path)
+        ll = Lifeline(proc, port, host, config, config_path, stderr_path)
         started.append(ll)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             if proc.poll() is not None:
                 pytest.fail(f"lifeline exited with code {proc.returncode} before listening; stderr:\n{ll.stderr()}")
-            if port_accepts(port):
+            if port_accepts(port, host):
                 return ll
             time.sleep(0.02)
-        pytest.fail(f"lifeline did not accept on 127.0.0.1:{port} within 10 s; stderr:\n{ll.stderr()}")
+        pytest.fail(f"lifeline did not accept on {host}:{port} within 10 s; stderr:\n{ll.stderr()}")
 
     try:
         yield start

@@ -240,7 +240,8 @@ class Upstream:
 
     @property
     def url(self) -> str:
-        return f"ws://{self.host}:{self.port}"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"ws://{host}:{self.port}"
 
     def wait_for_connection(self, index: int = 0, timeout: float = 5.0) -> RecordedConnection:
         deadline = time.monotonic() + timeout

@@ -180,3 +180,30 @@ def test_concurrent_handshakes(upstream, lifeline):
 
     assert run(scenario()) == [f"c{i}" for i in range(20)]
     assert sorted(r.path for r in upstream.requests) == sorted(f"/c{i}" for i in range(20))
+
+
+def test_ipv6_listener_and_upstream(lifeline):
+    from conftest import free_port
+    from echo_upstream import Upstream
+    import socket
+
+    up = Upstream(host="::1").start()
+    try:
+        with socket.socket(socket.AF_INET6) as s:
+            s.bind(("::1", 0))
+            port = s.getsockname()[1]
+        ll = lifeline(up.url, {"listen": f"[::1]:{port}"})
+        assert ll.url == f"ws://[::1]:{port}"
+
+        async def scenario():
+            async with client(f"ws://[::1]:{port}/v6") as ws:
+                await ws.send("over v6")
+                assert await recv(ws) == "over v6"
+
+        run(scenario())
+        conn = up.wait_for_connection()
+        assert conn.request.path == "/v6"
+        assert conn.request.header("X-Forwarded-For") == ["::1"]
+        assert conn.request.header("Host") == [f"[::1]:{up.port}"]
+    finally:
+        up.stop()
