@@ -13,7 +13,7 @@ public final class AdminServer {
     /// Connections beyond this many are closed as soon as they are accepted.
     static let maxConnections = 64
 
-    unowned(unsafe) let loop: EventLoop
+    let loop: EventLoop
     let handler: Handler
     /// Seconds a connection may wait for a complete request (and a response may stall) before it is closed.
     let idleTimeout: Double

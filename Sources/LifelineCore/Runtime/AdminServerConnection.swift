@@ -16,7 +16,7 @@ final class AdminServerConnection {
 
     let fd: Int32
     unowned(unsafe) let server: AdminServer
-    unowned(unsafe) let loop: EventLoop
+    let loop: EventLoop
     private var watcher: IOWatcher!
     private var timer: TimerWatcher!
     private var state = State.reading
