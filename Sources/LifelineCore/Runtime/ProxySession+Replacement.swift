@@ -305,8 +305,13 @@ extension ProxySession {
     /// One whole message as a single masked frame toward `leg`.
     func sendWholeMessage(_ opcode: Opcode, _ payload: UnsafeRawBufferPointer, to leg: UpstreamLeg) {
         guard let connection = leg.connection, !connection.isClosed else { return }
+        appendMaskedFrame(fin: true, opcode: opcode, payload: payload, to: connection)
+    }
+
+    /// A complete frame with a fresh masking key, payload masked on the way into the queue.
+    private func appendMaskedFrame(fin: Bool, opcode: Opcode, payload: UnsafeRawBufferPointer, to connection: Connection) {
         let key = loop.maskKeys.nextKey()
-        let header = FrameHeader(fin: true, opcode: opcode, maskKey: key, payloadLength: payload.count)
+        let header = FrameHeader(fin: fin, opcode: opcode, maskKey: key, payloadLength: payload.count)
         connection.out.commit(header.encode(to: connection.out.reserve(header.encodedLength)))
         if payload.count > 0 {
             Masking.copy(from: payload.baseAddress!, to: connection.out.reserve(payload.count), count: payload.count, key: key, offset: 0)
@@ -321,20 +326,11 @@ extension ProxySession {
         var message: [UInt8] = []
         var messageOpcode = Opcode.binary
         pending.forEach { fin, opcode, payload in
-            let key = loop.maskKeys.nextKey()
-            let header = FrameHeader(fin: fin, opcode: opcode, maskKey: key, payloadLength: payload.count)
-            connection.out.commit(header.encode(to: connection.out.reserve(header.encodedLength)))
-            if payload.count > 0 {
-                Masking.copy(from: payload.baseAddress!, to: connection.out.reserve(payload.count), count: payload.count, key: key, offset: 0)
-                connection.out.commit(payload.count)
-            }
+            appendMaskedFrame(fin: fin, opcode: opcode, payload: payload, to: connection)
             if opcode != .continuation { messageOpcode = opcode; message.removeAll(keepingCapacity: true) }
             message.append(contentsOf: payload)
             leg.messageOpenToward = !fin
-            if fin {
-                let dropped = message.withUnsafeBytes { replay.remember(opcode: messageOpcode, payload: $0) }
-                _ = dropped
-            }
+            if fin { _ = message.withUnsafeBytes { replay.remember(opcode: messageOpcode, payload: $0) } }
         }
         pending.removeAll()
         updateReading()
