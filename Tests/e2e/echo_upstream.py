@@ -99,6 +99,9 @@ class Upstream:
         self.requests: list[RecordedRequest] = []
         self.connections: list[RecordedConnection] = []
         self.control_frames: list[tuple[str, bytes]] = []  # ("PING"|"PONG", payload)
+        # The same frames with when they arrived (time.monotonic()) and which
+        # handshake (index into self.requests) their connection came from.
+        self.control_log: list[tuple[float, int, str, bytes]] = []
         self._live: list[ServerConnection] = []
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -114,11 +117,15 @@ class Upstream:
         # handler to see every ping/pong that reaches this upstream.
         protocol = conn.protocol
         original = protocol.recv_frame
+        with self._lock:
+            conn_index = len(self.requests)
 
         def recv_frame(frame: Frame) -> None:
             if frame.opcode in (Opcode.PING, Opcode.PONG):
+                now = time.monotonic()
                 with self._lock:
                     self.control_frames.append((frame.opcode.name, bytes(frame.data)))
+                    self.control_log.append((now, conn_index, frame.opcode.name, bytes(frame.data)))
             original(frame)
 
         protocol.recv_frame = recv_frame  # type: ignore[method-assign]

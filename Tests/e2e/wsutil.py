@@ -328,9 +328,10 @@ def scrape_metrics(port: int) -> dict[tuple[str, tuple], float]:
     return out
 
 
-def metric(metrics: dict, name: str, **labels: str) -> float:
-    """A sample's value; 0 when absent (a counter that never moved)."""
-    return metrics.get((name, tuple(sorted(labels.items()))), 0.0)
+def metric(metrics: dict, name: str, **labels: str) -> float | None:
+    """A sample's value, or None when the series is missing (every fixed-label
+    series of spec §6 is always exported, so None is a failure to report)."""
+    return metrics.get((name, tuple(sorted(labels.items()))))
 
 
 def wait_until(predicate: Any, timeout: float, what: str, interval: float = 0.01) -> None:
@@ -340,3 +341,155 @@ def wait_until(predicate: Any, timeout: float, what: str, interval: float = 0.01
         if time.monotonic() >= deadline:
             raise AssertionError(f"timed out after {timeout} s waiting for {what}")
         time.sleep(interval)
+
+
+# -- admin endpoints (spec §5, §6) -------------------------------------------
+
+
+def http_get(port: int, path: str, timeout: float = 5.0) -> tuple[int, str, str]:
+    """GET http://127.0.0.1:PORT/PATH. Returns (status, content type, body)."""
+    import http.client
+
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.request("GET", path)
+        resp = conn.getresponse()
+        return resp.status, resp.getheader("Content-Type", ""), resp.read().decode()
+    finally:
+        conn.close()
+
+
+def wait_admin(port: int, timeout: float = 5.0) -> None:
+    """Wait until the admin server answers /healthz (it may bind a moment
+    after the main listener)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            http_get(port, "/healthz", timeout=1.0)
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"admin port {port} not answering within {timeout} s")
+            time.sleep(0.02)
+
+
+def scrape(port: int) -> dict[tuple[str, tuple], float]:
+    """/metrics parsed with prometheus_client: {(sample name, sorted labels): value}."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    status, _, text = http_get(port, "/metrics")
+    assert status == 200, f"/metrics answered {status}"
+    out = {}
+    for family in text_string_to_metric_families(text):
+        for s in family.samples:
+            out[(s.name, tuple(sorted(s.labels.items())))] = s.value
+    return out
+
+
+
+
+def connections(port: int) -> list[dict]:
+    import json
+
+    status, ctype, body = http_get(port, "/connections")
+    assert status == 200, f"/connections answered {status}: {body[:200]}"
+    data = json.loads(body)
+    assert isinstance(data, list), f"/connections is not a JSON array: {body[:200]}"
+    return data
+
+
+# -- a TCP relay that can be frozen ------------------------------------------
+
+
+class FreezableRelay:
+    """A TCP relay on its own thread: 127.0.0.1:port -> target_port. While
+    frozen it keeps both sockets open and keeps reading, but forwards nothing
+    either way (bytes are dropped), like a path that silently stopped carrying
+    packets. EOF on either side closes both. `freeze()` freezes only the
+    connections that exist at that moment: later ones pass (a replacement
+    connection reaches the upstream again)."""
+
+    def __init__(self, target_port: int) -> None:
+        import threading
+
+        self.target_port = target_port
+        self.port = 0
+        self.frozen = False
+        self.frozen_generation = 0  # connections numbered below it are frozen
+        self.accepted = 0
+        self.dropped_bytes = 0
+        self._writers: list[asyncio.StreamWriter] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="relay", daemon=True)
+
+    def freeze(self) -> int:
+        """Freezes the connections open now (numbers 1...accepted); returns how many."""
+        self.frozen_generation = self.accepted + 1
+        return self.accepted
+
+    async def _pump(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, number: int = 0) -> None:
+        try:
+            while True:
+                data = await reader.read(65536)
+                if not data:
+                    break
+                if self.frozen or number < self.frozen_generation:
+                    self.dropped_bytes += len(data)
+                    continue
+                writer.write(data)
+                await writer.drain()
+        except OSError:
+            pass
+        finally:
+            writer.close()
+
+    async def _handle(self, c_reader: asyncio.StreamReader, c_writer: asyncio.StreamWriter) -> None:
+        self.accepted += 1
+        number = self.accepted
+        self._writers.append(c_writer)
+        try:
+            u_reader, u_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
+        except OSError:
+            c_writer.close()
+            return
+        self._writers.append(u_writer)
+        await asyncio.gather(self._pump(c_reader, u_writer, number), self._pump(u_reader, c_writer, number))
+
+    async def _main(self) -> None:
+        self._stop = asyncio.Event()
+        server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+        self.port = server.sockets[0].getsockname()[1]
+        self._ready.set()
+        await self._stop.wait()
+        server.close()
+        for w in self._writers:
+            w.close()
+        await asyncio.sleep(0)
+
+    def _run(self) -> None:
+        self._loop = asyncio.new_event_loop()
+        try:
+            self._loop.run_until_complete(self._main())
+        finally:
+            self._ready.set()
+            self._loop.close()
+
+    def start(self) -> "FreezableRelay":
+        self._thread.start()
+        if not self._ready.wait(5) or not self.port:
+            raise RuntimeError("relay did not start")
+        return self
+
+    def stop(self) -> None:
+        if self._loop is not None and self._stop is not None:
+            try:
+                self._loop.call_soon_threadsafe(self._stop.set)
+            except RuntimeError:
+                pass
+        self._thread.join(5)
+
+    @property
+    def url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}"

@@ -30,7 +30,7 @@ public enum MetricsExposition {
         for side in MetricSide.allCases {
             out.histogram("lifeline_pong_rtt_seconds", [("side", side.label)], all.histogram(bounds: WorkerMetrics.pongRTTBuckets) { $0.pongRTT(side) })
         }
-        bySide(&out, all, "lifeline_slow_connections", .gauge, "Connections currently marked slow (output backed up), by side.") { w, s in w.slowConnections(s).value }
+        bySide(&out, all, "lifeline_slow_connections", .gauge, "Connections currently slow (missed slow_after_missed_pongs pongs in a row), by side.") { w, s in w.slowConnections(s).value }
         bySide(&out, all, "lifeline_dead_connections_total", .counter, "Connections closed as dead after missed pongs, by side.") { w, s in w.deadConnections(s).value }
         out.header("lifeline_upstream_rotations_total", .counter, "Upstream connections replaced, by reason.")
         for reason in RotationReason.allCases {
