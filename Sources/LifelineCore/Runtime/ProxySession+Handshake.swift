@@ -69,7 +69,7 @@ extension ProxySession {
         let address = handshake.candidates.removeFirst()
         do {
             let fd = try Socket.connect(to: address)
-            let connection = Connection(fd: fd, role: .upstream, loop: loop, connecting: true)
+            let connection = Connection(fd: fd, role: .upstream, loop: loop, connecting: true, tls: worker.tls.upstream)
             connection.session = self
             upstream = connection
         } catch {
@@ -90,7 +90,7 @@ extension ProxySession {
         let key = WebSocketAccept.makeKey()
         let bytes = UpstreamRequestBuilder.build(
             request: request, target: url.path + request.path, hostHeader: url.hostHeader, key: key,
-            clientAddress: peer.host, clientProto: "http", extraHeaders: settings.upstreamHeaders)
+            clientAddress: peer.host, clientProto: downstream.isTLS ? "https" : "http", extraHeaders: settings.upstreamHeaders)
         handshake.responseParser = UpgradeResponseParser(expectedAccept: WebSocketAccept.compute(key: key), offeredProtocols: request.subprotocols)
         upstream.out.appendOpaque(bytes)
         phase = .awaitingResponse
@@ -181,9 +181,9 @@ extension ProxySession {
         }
     }
 
-    func failUpstreamHandshake(status: Int, reason: String) {
+    func failUpstreamHandshake(status: Int, reason: String, failure: String? = nil) {
         worker.metrics.handshakeFailure(status: status)
-        worker.metrics.connectFailure(reason: status == 504 ? "timeout" : "unreachable")
+        worker.metrics.connectFailure(reason: failure ?? (status == 504 ? "timeout" : "unreachable"))
         Logger.shared.warn("upstream.handshake_failed", ["session": .int(Int(id)), "status": .int(status), "reason": .string(reason)])
         upstream?.close()
         upstream = nil
