@@ -262,9 +262,9 @@ final class Connection {
                 updateInterest()
             }
         case .closed:
-            session.tlsHandshakeFailed(self, reason: "the peer closed the connection during the TLS handshake")
+            session.tlsHandshakeFailed(self, failure: TLSFailure(reason: "the peer closed the connection during the TLS handshake", code: ECONNRESET))
         case .failed(let failure):
-            session.tlsHandshakeFailed(self, reason: failure.reason)
+            session.tlsHandshakeFailed(self, failure: failure)
         }
     }
 

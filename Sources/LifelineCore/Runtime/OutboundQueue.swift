@@ -123,10 +123,14 @@ struct OutboundQueue {
             }
             let (firstLength, firstKind) = segments.segment(0)
             if firstKind == .data && firstLength >= OutboundQueue.tlsRecordPayload {
-                // A large frame: encrypt straight from the queue.
-                switch tls.write(storage! + head, count: firstLength) {
+                // A large frame: encrypt straight from the queue, one record per call. A
+                // retried SSL_write goes on with further records of its length while it
+                // keeps returning WANT_WRITE, so a longer call would hold the control
+                // lane back for all of it.
+                let length = OutboundQueue.tlsRecordPayload
+                switch tls.write(storage! + head, count: length) {
                 case .complete(let written): consumeData(written)
-                case .incomplete: tlsRetryLength = firstLength; return .blocked
+                case .incomplete: tlsRetryLength = length; return .blocked
                 case .closed: return .failed(EPIPE)
                 case .failed(let failure): return .failed(failure.code)
                 }
