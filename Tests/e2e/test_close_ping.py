@@ -97,7 +97,6 @@ def test_upstream_ping_not_relayed_to_app(upstream, lifeline):
     assert b"ping-from-upstream" not in seen_pings
 
 
-@pytest.mark.xfail(strict=True, reason="upstream replacement (reconnect, replay) is issue 4; until then an upstream close ends the session")
 def test_upstream_close_with_reconnect_keeps_app_connected(upstream, lifeline):
     """on_close = reconnect (default): an upstream close gets a new upstream
     connection with the same request; the app sees no close."""
@@ -121,7 +120,6 @@ def test_upstream_close_with_reconnect_keeps_app_connected(upstream, lifeline):
     assert len(upstream.connections) == 2
 
 
-@pytest.mark.xfail(strict=True, reason="upstream replacement (reconnect, replay) is issue 4; until then an upstream close ends the session")
 def test_reconnect_replays_remembered_messages_in_order(upstream, lifeline):
     ll = lifeline(upstream.url, {"upstream": {"reconnect": {"initial_delay_seconds": 0.05}}})
 
@@ -159,7 +157,6 @@ def test_upstream_policy_close_1008_propagates_even_with_reconnect(upstream, lif
     assert len(upstream.connections) == 1, "Lifeline reconnected after a 1008 close"
 
 
-@pytest.mark.xfail(strict=True, reason="upstream replacement (reconnect, replay) is issue 4; until then an upstream close ends the session")
 def test_refused_reconnect_closes_app_1011_naming_status(upstream, lifeline):
     ll = lifeline(upstream.url, {"upstream": {"reconnect": {"initial_delay_seconds": 0.05}}})
 

@@ -1,28 +1,17 @@
 import Glibc
 
-/// Handshake-phase state of a session: the app's request as it arrives, the upstream
-/// attempt, upstream's response as it arrives. Dropped once the relay is open.
-struct HandshakeState {
-    var requestBytes: [UInt8] = []
-    var requestParser = UpgradeRequestParser()
-    var request: UpgradeRequest?
-    /// App bytes that followed the request head (pipelined frames), relayed once open.
-    var pipelinedAppBytes: [UInt8] = []
-    var responseBytes: [UInt8] = []
-    var responseParser: UpgradeResponseParser?
-    var candidates: [SocketAddress] = []
-    var lastConnectError = "no address"
-}
-
+/// The HTTP side of a session: the app's upgrade request, and the upgrade handshake of
+/// every upstream connection (the first one, whose outcome the app hears as an HTTP
+/// status, and each replacement, whose outcome goes to the hand-over state machine).
 extension ProxySession {
     func readRequest() {
         let buffer = loop.readBuffer
         switch downstream.read(into: buffer, capacity: loop.readBufferCapacity) {
         case .data(let count):
-            handshake.requestBytes.append(contentsOf: UnsafeRawBufferPointer(start: buffer, count: count))
-            var parser = handshake.requestParser
-            let result = handshake.requestBytes.withUnsafeBytes { parser.parse($0) }
-            handshake.requestParser = parser
+            requestBytes.append(contentsOf: UnsafeRawBufferPointer(start: buffer, count: count))
+            var parser = requestParser
+            let result = requestBytes.withUnsafeBytes { parser.parse($0) }
+            requestParser = parser
             switch result {
             case .needMore:
                 return
@@ -30,12 +19,14 @@ extension ProxySession {
                 worker.metrics.handshakeFailure(status: rejection.status)
                 Logger.shared.info("downstream.rejected", ["client": .string(peer.description), "status": .int(rejection.status), "reason": .string(rejection.reason)])
                 refuse(status: rejection.status, reason: rejection.reason, extraHeaders: rejection.extraHeaders)
-            case .request(let request, let headLength):
-                handshake.request = request
-                handshake.pipelinedAppBytes = Array(handshake.requestBytes[headLength...])
-                handshake.requestBytes = []
+            case .request(let parsed, let headLength):
+                request = parsed
+                pipelinedAppBytes = Array(requestBytes[headLength...])
+                requestBytes = []
                 downstream.setReading(false)
-                connectUpstream()
+                phase = .connectingFirst
+                rearmTimer()
+                connect(UpstreamLeg(generation: 1, session: self, maxMessageBytes: settings.maxMessageBytes))
             }
         case .wouldBlock:
             return
@@ -44,129 +35,161 @@ extension ProxySession {
         }
     }
 
-    /// Resolves the upstream host anew (off the loop when it is a name) and connects.
-    func connectUpstream() {
-        phase = .connecting
-        timer.arm(after: settings.connectTimeout, loop: loop.raw)
+    /// Starts a new upstream connection: resolves the host anew (off the loop when it is a
+    /// name), then connects to each address in turn.
+    func connect(_ leg: UpstreamLeg) {
+        legs.append(leg)
+        leg.phase = .resolving
+        leg.arm(at: loop.now + settings.connectTimeout)
         let url = settings.upstreamURL
-        Resolver.resolve(host: url.host, port: url.port, on: loop) { [weak self] result in
-            guard let self, self.phase == .connecting else { return }
+        Resolver.resolve(host: url.host, port: url.port, on: loop) { [weak self, weak leg] result in
+            guard let self, let leg, leg.phase == .resolving, self.phase != .finished else { return }
             switch result {
             case .success(let addresses):
-                self.handshake.candidates = addresses
-                self.connectNextCandidate()
+                leg.candidates = addresses
+                self.connectNextCandidate(leg)
             case .failure(let error):
-                self.failUpstreamHandshake(status: 502, reason: error.description)
+                self.legFailed(leg, status: 502, reason: error.description)
             }
         }
     }
 
-    func connectNextCandidate() {
-        guard !handshake.candidates.isEmpty else {
-            failUpstreamHandshake(status: 502, reason: "upstream unreachable: \(handshake.lastConnectError)")
+    func connectNextCandidate(_ leg: UpstreamLeg) {
+        guard !leg.candidates.isEmpty else {
+            legFailed(leg, status: 502, reason: "upstream unreachable: \(leg.lastConnectError)")
             return
         }
-        let address = handshake.candidates.removeFirst()
+        let address = leg.candidates.removeFirst()
+        leg.phase = .connecting
         do {
             let fd = try Socket.connect(to: address)
             let connection = Connection(fd: fd, role: .upstream, loop: loop, connecting: true, tls: worker.tls.upstream)
             connection.session = self
-            upstream = connection
+            leg.connection = connection
         } catch {
-            connectAttemptFailed(error)
+            connectAttemptFailed(leg, error)
         }
     }
 
-    func connectAttemptFailed(_ error: SocketError) {
-        upstream?.close()
-        upstream = nil
-        handshake.lastConnectError = error.description
-        connectNextCandidate()
+    func connectAttemptFailed(_ leg: UpstreamLeg, _ error: SocketError) {
+        leg.connection?.close()
+        leg.connection = nil
+        leg.lastConnectError = error.description
+        connectNextCandidate(leg)
     }
 
-    func sendUpstreamRequest() {
-        guard let upstream, let request = handshake.request else { return }
+    func sendUpstreamRequest(_ leg: UpstreamLeg) {
+        guard let connection = leg.connection, let request else { return }
         let url = settings.upstreamURL
         let key = WebSocketAccept.makeKey()
         let bytes = UpstreamRequestBuilder.build(
             request: request, target: url.path + request.path, hostHeader: url.hostHeader, key: key,
             clientAddress: peer.host, clientProto: downstream.isTLS ? "https" : "http", extraHeaders: settings.upstreamHeaders)
-        handshake.responseParser = UpgradeResponseParser(expectedAccept: WebSocketAccept.compute(key: key), offeredProtocols: request.subprotocols)
-        upstream.out.appendOpaque(bytes)
-        phase = .awaitingResponse
-        upstream.setReading(true)
-        if case .failed(let code) = upstream.flush() {
-            failUpstreamHandshake(status: 502, reason: "upstream write failed: \(String(cString: strerror(code)))")
+        leg.responseParser = UpgradeResponseParser(expectedAccept: WebSocketAccept.compute(key: key), offeredProtocols: request.subprotocols)
+        connection.out.appendOpaque(bytes)
+        leg.phase = .awaitingResponse
+        connection.setReading(true)
+        if case .failed(let code) = connection.flush() {
+            legFailed(leg, status: 502, reason: "upstream write failed: \(String(cString: strerror(code)))")
         }
     }
 
-    func readResponse() {
-        guard let upstream else { return }
+    func readResponse(_ leg: UpstreamLeg) {
+        guard let connection = leg.connection else { return }
         let buffer = loop.readBuffer
-        switch upstream.read(into: buffer, capacity: loop.readBufferCapacity) {
+        switch connection.read(into: buffer, capacity: loop.readBufferCapacity) {
         case .data(let count):
-            handshake.responseBytes.append(contentsOf: UnsafeRawBufferPointer(start: buffer, count: count))
-            parseResponse(endOfStream: false)
+            leg.responseBytes.append(contentsOf: UnsafeRawBufferPointer(start: buffer, count: count))
+            parseResponse(leg, endOfStream: false)
         case .wouldBlock:
             return
         case .endOfStream:
-            parseResponse(endOfStream: true)
+            parseResponse(leg, endOfStream: true)
         case .failed(let code):
-            failUpstreamHandshake(status: 502, reason: "upstream read failed: \(String(cString: strerror(code)))")
+            legFailed(leg, status: 502, reason: "upstream read failed: \(String(cString: strerror(code)))")
         }
     }
 
-    private func parseResponse(endOfStream: Bool) {
-        guard var parser = handshake.responseParser else { return }
-        let result = handshake.responseBytes.withUnsafeBytes { parser.parse($0, eof: endOfStream) }
-        handshake.responseParser = parser
+    private func parseResponse(_ leg: UpstreamLeg, endOfStream: Bool) {
+        guard var parser = leg.responseParser else { return }
+        let result = leg.responseBytes.withUnsafeBytes { parser.parse($0, eof: endOfStream) }
+        leg.responseParser = parser
         switch result {
         case .needMore:
-            if endOfStream { failUpstreamHandshake(status: 502, reason: "upstream closed during the handshake") }
+            if endOfStream { legFailed(leg, status: 502, reason: "upstream closed during the handshake") }
         case .switching(let response, let headLength):
-            openRelay(response: response, headLength: headLength)
+            legOpened(leg, response: response, headLength: headLength)
         case .refused(let response, let body):
-            worker.metrics.handshakeFailure(status: response.status)
-            worker.metrics.connectFailure(reason: "http_status")
-            Logger.shared.info("upstream.refused", ["session": .int(Int(id)), "status": .int(response.status)])
-            upstream?.close()
-            upstream = nil
-            downstream.out.appendOpaque(HTTPResponses.relayed(response, body: body))
-            startLingering()
+            legRefused(leg, response: response, body: body)
         case .invalid(let reason):
-            failUpstreamHandshake(status: 502, reason: "invalid upstream handshake: \(reason)")
+            legFailed(leg, status: 502, reason: "invalid upstream handshake: \(reason)")
         }
     }
 
-    /// Upstream said 101: answer the app, relay whatever already arrived on both sides.
-    private func openRelay(response: UpgradeResponse, headLength: Int) {
-        guard let request = handshake.request, let upstream else { return }
+    /// A leg's connect deadline (while connecting) or rotation age (once open) has come.
+    func legDeadlinePassed(_ leg: UpstreamLeg) {
+        switch leg.phase {
+        case .resolving, .connecting, .awaitingResponse:
+            legFailed(leg, status: 504, reason: "upstream did not complete the handshake within \(settings.connectTimeout) s")
+        case .open:
+            rotate(.lifetime)
+        case .closing:
+            removeLeg(leg) // it never answered our close
+            finishIfAllClosed()
+        case .closed:
+            break
+        }
+    }
+
+    /// Upstream said 101.
+    private func legOpened(_ leg: UpstreamLeg, response: UpgradeResponse, headLength: Int) {
+        guard let connection = leg.connection else { return }
+        leg.phase = .open
+        leg.openedAt = loop.now
+        leg.countedAsConnection = true
+        worker.metrics.upstreamConnections.add(1)
+        let early = Array(leg.responseBytes[headLength...])
+        leg.responseBytes = []
+        leg.responseParser = nil
+        startKeepAlive(on: connection, settings: worker.configuration.upstream.heartbeat)
+        Logger.shared.info("upstream.connected", ["session": .int(Int(id)), "generation": .int(leg.generation), "upstream": .string(settings.upstreamURL.original)])
+        if phase == .connectingFirst {
+            openRelay(leg, response: response)
+        } else if var handover {
+            let actions = handover.connected(leg.generation, now: loop.now)
+            self.handover = handover
+            perform(actions)
+        }
+        scheduleRotation(leg)
+        if !early.isEmpty && leg.isOpen { relayEarlyBytes(early, from: connection) }
+        flushAll()
+    }
+
+    /// The first upstream connection is up: answer the app and start relaying.
+    private func openRelay(_ leg: UpstreamLeg, response: UpgradeResponse) {
+        guard let request else { return }
         phase = .open
         relayOpenedAt = loop.now
-        timer.disarm(loop: loop.raw)
+        target = leg
+        handover = UpstreamHandover(reconnect: worker.configuration.upstream.reconnect, drainTimeout: settings.drainTimeout)
         worker.metrics.sessions.add(1)
         worker.metrics.sessionsTotal.add(1)
-        worker.metrics.upstreamConnections.add(1)
-        upstreamCounted = true
         let accept = WebSocketAccept.compute(key: request.key)
         downstream.out.appendOpaque(HTTPResponses.switchingProtocols(accept: accept, subprotocol: response.subprotocol))
         Logger.shared.info("session.open", [
             "session": .int(Int(id)), "client": .string(peer.description), "path": .string(request.path),
             "subprotocol": response.subprotocol.map { .string($0) } ?? .null,
         ])
-        Logger.shared.info("upstream.connected", ["session": .int(Int(id)), "upstream": .string(settings.upstreamURL.original)])
-        let fromUpstreamEarly = Array(handshake.responseBytes[headLength...])
-        let fromAppEarly = handshake.pipelinedAppBytes
-        handshake = HandshakeState()
-        startKeepAlive()
-        relayEarlyBytes(fromUpstreamEarly, from: upstream)
-        relayEarlyBytes(fromAppEarly, from: downstream)
+        startKeepAlive(on: downstream, settings: worker.configuration.downstream.heartbeat)
+        rearmTimer()
+        let early = pipelinedAppBytes
+        pipelinedAppBytes = []
+        relayEarlyBytes(early, from: downstream)
         updateReading()
-        flushBoth()
     }
 
     /// Bytes that arrived with a handshake head go through the normal relay path.
-    private func relayEarlyBytes(_ bytes: [UInt8], from source: Connection) {
+    func relayEarlyBytes(_ bytes: [UInt8], from source: Connection) {
         var offset = 0
         while offset < bytes.count && phase == .open && !source.isClosed {
             let carried = source.carry.count
@@ -181,13 +204,31 @@ extension ProxySession {
         }
     }
 
-    func failUpstreamHandshake(status: Int, reason: String, failure: String? = nil) {
-        worker.metrics.handshakeFailure(status: status)
+    private func legRefused(_ leg: UpstreamLeg, response: UpgradeResponse, body: [UInt8]) {
+        worker.metrics.handshakeFailure(status: response.status)
+        worker.metrics.connectFailure(reason: "http_status")
+        Logger.shared.info("upstream.refused", ["session": .int(Int(id)), "generation": .int(leg.generation), "status": .int(response.status)])
+        if phase == .connectingFirst {
+            removeLeg(leg)
+            downstream.out.appendOpaque(HTTPResponses.relayed(response, body: body))
+            startLingering()
+        } else {
+            replacementFailed(leg, refusedStatus: response.status)
+        }
+    }
+
+    /// A connection attempt failed (unreachable, timed out, bad handshake).
+    func legFailed(_ leg: UpstreamLeg, status: Int, reason: String, failure: String? = nil) {
+        guard leg.phase != .closed else { return }
         worker.metrics.connectFailure(reason: failure ?? (status == 504 ? "timeout" : "unreachable"))
-        Logger.shared.warn("upstream.handshake_failed", ["session": .int(Int(id)), "status": .int(status), "reason": .string(reason)])
-        upstream?.close()
-        upstream = nil
-        refuse(status: status, reason: reason)
+        Logger.shared.warn("upstream.handshake_failed", ["session": .int(Int(id)), "generation": .int(leg.generation), "status": .int(status), "reason": .string(reason)])
+        if phase == .connectingFirst {
+            worker.metrics.handshakeFailure(status: status)
+            removeLeg(leg)
+            refuse(status: status, reason: reason)
+        } else {
+            replacementFailed(leg, refusedStatus: nil)
+        }
     }
 
     /// Answers the app with an HTTP error and closes once it is written.
@@ -200,7 +241,8 @@ extension ProxySession {
     /// (or the linger timeout), so the client reads the response instead of a reset.
     func startLingering() {
         phase = .lingering
-        timer.arm(after: settings.lingerTimeout, loop: loop.raw)
+        lingerDeadline = loop.now + settings.lingerTimeout
+        rearmTimer()
         downstream.setReading(true)
         afterWrite(downstream, outcome: downstream.flush())
     }

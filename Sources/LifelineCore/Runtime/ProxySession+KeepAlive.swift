@@ -5,13 +5,7 @@ import CLibev
 /// control lane, ahead of queued data; pongs from the peers feed it; slow and dead
 /// transitions become metrics, log events and, for dead, the end of that side.
 extension ProxySession {
-    func startKeepAlive() {
-        let configuration = worker.configuration
-        start(configuration.downstream.heartbeat, on: downstream)
-        if let upstream { start(configuration.upstream.heartbeat, on: upstream) }
-    }
-
-    private func start(_ settings: HeartbeatSettings, on connection: Connection) {
+    func startKeepAlive(on connection: Connection, settings: HeartbeatSettings) {
         guard settings.pingsEnabled else { return }
         let seed = UInt64(loop.maskKeys.nextKey()) << 32 | UInt64(loop.maskKeys.nextKey())
         connection.heartbeat = Heartbeat(settings: settings, now: loop.now, seed: seed)
@@ -22,7 +16,7 @@ extension ProxySession {
     /// New heartbeat settings (SIGHUP reload) for a live connection.
     func reconfigureKeepAlive(_ connection: Connection, _ settings: HeartbeatSettings) {
         if connection.heartbeat == nil {
-            if phase == .open && !closing.hasStarted && !connection.isClosed { start(settings, on: connection) }
+            if phase == .open && !closing.hasStarted && !connection.isClosed { startKeepAlive(on: connection, settings: settings) }
             return
         }
         connection.heartbeat!.reconfigure(settings, now: loop.now)
@@ -52,7 +46,11 @@ extension ProxySession {
             worker.metrics.deadConnections(side).add(1)
             connection.heartbeat = nil
             worker.keepAlive.untrack(connection)
-            if connection === downstream { downstreamDead(misses: heartbeat.consecutiveMisses) } else { upstreamDead(misses: heartbeat.consecutiveMisses) }
+            if connection === downstream {
+                downstreamDead(misses: heartbeat.consecutiveMisses)
+            } else if let leg = leg(of: connection) {
+                upstreamDead(leg, misses: heartbeat.consecutiveMisses)
+            }
             return
         }
         if let token = events.pingToken {
@@ -109,29 +107,20 @@ extension ProxySession {
             closing.sentToApp = true
         }
         closing.receivedFromApp = true
-        if let upstream, !closing.sentToUpstream {
-            sendClose(code: .goingAway, reason: "client stopped answering pings", to: upstream)
+        if let leg = target, leg.isOpen, !closing.sentToUpstream {
+            sendClose(code: .goingAway, reason: "client stopped answering pings", to: leg)
             closing.sentToUpstream = true
         }
         armCloseTimer(after: ProxySession.deadPeerCloseSeconds)
-        flushBoth()
+        flushAll()
     }
 
-    /// Upstream stopped answering pings. Until upstream replacement exists the session
-    /// ends: the dead connection is dropped and the app gets 1011.
-    private func upstreamDead(misses: Int) {
-        Logger.shared.warn("upstream.dead", ["session": .int(Int(id)), "consecutive_misses": .int(misses)])
-        upstream?.close()
-        closing.sentToUpstream = true
-        closing.receivedFromUpstream = true
-        if !closing.sentToApp {
-            sendClose(code: .internalError, reason: "upstream stopped answering pings", to: downstream)
-            closing.sentToApp = true
-        }
-        endCode = CloseCode.internalError.rawValue
-        endReason = "upstream pong timeout"
-        armCloseTimer()
-        flushBoth()
+    /// An upstream connection stopped answering pings: it is dropped and replaced (spec §4);
+    /// the app stays connected.
+    private func upstreamDead(_ leg: UpstreamLeg, misses: Int) {
+        Logger.shared.warn("upstream.dead", ["session": .int(Int(id)), "generation": .int(leg.generation), "consecutive_misses": .int(misses)])
+        legLost(leg, reason: .pongTimeout)
+        flushAll()
     }
 
     /// A dead peer's socket is closed this long after its close frame, answered or not.

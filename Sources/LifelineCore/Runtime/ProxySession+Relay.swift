@@ -1,13 +1,18 @@
 import Glibc
 
 /// The open session's data path. Every read lands in the loop's shared buffer, is
-/// decoded in place and re-encoded straight into the other side's outbound queue:
-/// app frames are unmasked and re-masked with a fresh key in one pass, upstream
-/// frames are copied as they are. Nothing is allocated per message. Only an
-/// incomplete header or control frame is carried to the next read.
+/// decoded in place and re-encoded straight into the destination's outbound queue: app
+/// frames are unmasked and re-masked with a fresh key in one pass, upstream frames are
+/// copied as they are. Nothing is allocated per message on this path while one upstream
+/// connection serves the session; during a hand-over the new connection's messages are
+/// assembled whole so the splice can compare them.
 extension ProxySession {
+    /// Where the app frame being relayed goes.
+    enum AppFrameDestination { case leg, pending, discard }
+
     func relay(from source: Connection) {
-        let inputFinished = source === downstream ? closing.receivedFromApp : closing.receivedFromUpstream
+        let leg = source === downstream ? nil : self.leg(of: source)
+        let inputFinished = leg.map { $0.closeReceived } ?? closing.receivedFromApp
         let buffer = loop.readBuffer
         let carried = inputFinished ? 0 : source.carry.count
         switch source.read(into: buffer + carried, capacity: loop.readBufferCapacity - carried) {
@@ -27,14 +32,21 @@ extension ProxySession {
 
     /// Decodes `count` bytes from `source` and relays them; keeps an incomplete tail.
     func process(_ bytes: UnsafeMutableRawPointer, count: Int, from source: Connection, flush: Bool) {
-        let consumed = source === downstream ? relayFromApp(bytes, count) : relayFromUpstream(bytes, count)
+        let consumed: Int
+        if source === downstream {
+            consumed = relayFromApp(bytes, count)
+        } else if let leg = leg(of: source) {
+            consumed = relayFromUpstream(leg, bytes, count)
+        } else {
+            consumed = count
+        }
         if consumed < count && !source.isClosed {
             source.carry.store(UnsafeRawBufferPointer(start: bytes + consumed, count: count - consumed))
         }
-        if flush { flushBoth() }
+        if flush { flushAll() }
     }
 
-    /// App → upstream. Returns the bytes consumed.
+    /// App → upstream (or the pending queue while reconnecting). Returns the bytes consumed.
     private func relayFromApp(_ bytes: UnsafeMutableRawPointer, _ count: Int) -> Int {
         var offset = 0
         while true {
@@ -44,32 +56,18 @@ extension ProxySession {
             case .needMore:
                 return offset
             case .dataHeader(let header):
-                guard let upstream, canSend(to: upstream, sentClose: closing.sentToUpstream) else { continue }
-                upstreamMaskKey = loop.maskKeys.nextKey()
-                upstreamMaskOffset = 0
-                let outgoing = FrameHeader(fin: header.fin, opcode: header.opcode, maskKey: upstreamMaskKey, payloadLength: header.payloadLength)
-                upstream.out.commit(outgoing.encode(to: upstream.out.reserve(outgoing.encodedLength)))
-                frameOpenTowardUpstream = true
+                appFrameHeader(header)
             case .dataPayload(let chunk, let frameEnd, let messageEnd):
-                guard let upstream, canSend(to: upstream, sentClose: closing.sentToUpstream) else { continue }
-                if chunk.count > 0 {
-                    let destination = upstream.out.reserve(chunk.count)
-                    Masking.copy(from: chunk.baseAddress!, to: destination, count: chunk.count, key: upstreamMaskKey, offset: upstreamMaskOffset)
-                    upstream.out.commit(chunk.count)
-                    upstreamMaskOffset += chunk.count
-                    worker.metrics.bytes(.up).add(chunk.count)
-                }
-                if frameEnd { frameOpenTowardUpstream = false }
-                if messageEnd { worker.metrics.messages(.up).add(); messagesUp += 1 }
+                appFramePayload(UnsafeRawBufferPointer(chunk), frameEnd: frameEnd, messageEnd: messageEnd)
             case .control(let header, let payload):
                 switch header.opcode {
                 case .ping:
                     if !closing.sentToApp { answerPing(UnsafeRawBufferPointer(payload), on: downstream) }
+                case .pong:
+                    pongArrived(UnsafeRawBufferPointer(payload), on: downstream)
                 case .close:
                     appSentClose(UnsafeRawBufferPointer(payload))
                     return count
-                case .pong:
-                    pongArrived(UnsafeRawBufferPointer(payload), on: downstream)
                 default:
                     break
                 }
@@ -80,49 +78,186 @@ extension ProxySession {
         }
     }
 
+    private func appFrameHeader(_ header: FrameHeader) {
+        appFrameOpen = true
+        if header.opcode != .continuation {
+            discardingAppMessage = false
+            appMessageTooLargeToRemember = false
+            if settings.replay.mode != .none { appMessage.begin(header.opcode) }
+        }
+        if discardingAppMessage || closing.sentToUpstream {
+            appDestination = .discard
+        } else if let leg = target, leg.isOpen, !leg.closeSent {
+            appDestination = .leg
+            leg.maskKey = loop.maskKeys.nextKey()
+            leg.maskOffset = 0
+            let outgoing = FrameHeader(fin: header.fin, opcode: header.opcode, maskKey: leg.maskKey, payloadLength: header.payloadLength)
+            let connection = leg.connection!
+            connection.out.commit(outgoing.encode(to: connection.out.reserve(outgoing.encodedLength)))
+            leg.frameOpenToward = true
+            leg.messageOpenToward = !header.fin
+        } else if header.opcode == .continuation && !pending.isMessageOpen {
+            discardingAppMessage = true // its start went to a connection that is gone
+            appDestination = .discard
+        } else {
+            appDestination = .pending
+            pending.beginFrame(fin: header.fin, opcode: header.opcode, length: header.payloadLength)
+        }
+    }
+
+    private func appFramePayload(_ chunk: UnsafeRawBufferPointer, frameEnd: Bool, messageEnd: Bool) {
+        if appMessage.isOpen && !appMessageTooLargeToRemember {
+            if appMessage.bytes.count + chunk.count <= settings.replay.maxBytes {
+                appMessage.append(chunk)
+            } else {
+                appMessageTooLargeToRemember = true
+            }
+        }
+        switch appDestination {
+        case .leg:
+            guard let leg = target, let connection = leg.connection else { break }
+            if chunk.count > 0 {
+                Masking.copy(from: chunk.baseAddress!, to: connection.out.reserve(chunk.count), count: chunk.count, key: leg.maskKey, offset: leg.maskOffset)
+                connection.out.commit(chunk.count)
+                leg.maskOffset += chunk.count
+            }
+            if frameEnd { leg.frameOpenToward = false }
+            if messageEnd {
+                leg.messageOpenToward = false
+                if appMessage.isOpen && !appMessageTooLargeToRemember {
+                    _ = appMessage.bytes.withUnsafeBytes { replay.remember(opcode: appMessage.opcode, payload: $0) }
+                }
+            }
+        case .pending:
+            pending.append(chunk)
+        case .discard:
+            break
+        }
+        worker.metrics.bytes(.up).add(chunk.count)
+        if frameEnd { appFrameOpen = false }
+        if messageEnd {
+            appMessage.isOpen = false
+            worker.metrics.messages(.up).add()
+            messagesUp += 1
+        }
+        if frameEnd, let next = deferredTarget, !(target?.isOpen == true && target?.messageOpenToward == true) {
+            // The hand-over waited for the app's frame (or message) to end.
+            deferredTarget = nil
+            target = next
+            flushPending(to: next)
+        }
+    }
+
     /// Upstream → app. Returns the bytes consumed.
-    private func relayFromUpstream(_ bytes: UnsafeMutableRawPointer, _ count: Int) -> Int {
+    private func relayFromUpstream(_ leg: UpstreamLeg, _ bytes: UnsafeMutableRawPointer, _ count: Int) -> Int {
         var offset = 0
         while true {
-            let (event, used) = fromUpstream.next(UnsafeMutableRawBufferPointer(start: bytes + offset, count: count - offset))
+            let (event, used) = leg.decoder.next(UnsafeMutableRawBufferPointer(start: bytes + offset, count: count - offset))
             offset += used
             switch event {
             case .needMore:
                 return offset
             case .dataHeader(let header):
-                guard canSend(to: downstream, sentClose: closing.sentToApp) else { continue }
-                downstream.out.commit(header.encode(to: downstream.out.reserve(header.encodedLength)))
-                frameOpenTowardApp = true
+                upstreamFrameHeader(header, from: leg)
             case .dataPayload(let chunk, let frameEnd, let messageEnd):
-                guard canSend(to: downstream, sentClose: closing.sentToApp) else { continue }
-                if chunk.count > 0 {
-                    downstream.out.append(UnsafeRawBufferPointer(chunk))
-                    worker.metrics.bytes(.down).add(chunk.count)
-                }
-                if frameEnd { frameOpenTowardApp = false }
-                if messageEnd { worker.metrics.messages(.down).add(); messagesDown += 1 }
+                upstreamFramePayload(UnsafeRawBufferPointer(chunk), from: leg, frameEnd: frameEnd, messageEnd: messageEnd)
             case .control(let header, let payload):
+                guard let connection = leg.connection else { return count }
                 switch header.opcode {
                 case .ping:
-                    if let upstream, !closing.sentToUpstream { answerPing(UnsafeRawBufferPointer(payload), on: upstream) }
-                case .close:
-                    upstreamSentClose(UnsafeRawBufferPointer(payload))
-                    return count
+                    if !leg.closeSent { answerPing(UnsafeRawBufferPointer(payload), on: connection) }
                 case .pong:
-                    if let upstream { pongArrived(UnsafeRawBufferPointer(payload), on: upstream) }
+                    pongArrived(UnsafeRawBufferPointer(payload), on: connection)
+                case .close:
+                    upstreamSentClose(UnsafeRawBufferPointer(payload), on: leg)
+                    return count
                 default:
                     break
                 }
             case .failure(let code, let reason):
-                upstreamViolatedProtocol(code, reason: reason)
+                upstreamViolatedProtocol(code, reason: reason, on: leg)
                 return count
             }
         }
     }
 
-    @inline(__always)
-    private func canSend(to connection: Connection, sentClose: Bool) -> Bool {
-        !sentClose && !connection.isClosed
+    private func upstreamFrameHeader(_ header: FrameHeader, from leg: UpstreamLeg) {
+        let reachesApp = leg.relaysToApp && !closing.sentToApp && !downstream.isClosed
+        if header.opcode != .continuation {
+            leg.hashing = leg.wantsHashes
+            if leg.hashing { leg.hasher = MessageHasher() }
+            leg.inTextMessage = header.opcode == .text && settings.noticeMatcher != nil
+            if leg.inTextMessage { leg.noticeText.removeAll(keepingCapacity: true) }
+            if leg.assembles { leg.assembly.begin(header.opcode) }
+            leg.messageReachesApp = reachesApp
+        }
+        guard leg.messageReachesApp && reachesApp, !leg.assembles else { return }
+        downstream.out.commit(header.encode(to: downstream.out.reserve(header.encodedLength)))
+        frameOpenTowardApp = true
+        leg.messageOpenTowardApp = true
+    }
+
+    private func upstreamFramePayload(_ chunk: UnsafeRawBufferPointer, from leg: UpstreamLeg, frameEnd: Bool, messageEnd: Bool) {
+        if leg.hashing { leg.hasher.update(chunk) }
+        if leg.inTextMessage && leg.noticeText.count + chunk.count <= ProxySession.noticeTextLimit {
+            leg.noticeText.append(contentsOf: chunk)
+        }
+        if leg.assembles {
+            leg.assembly.append(chunk)
+        } else if leg.messageReachesApp && leg.relaysToApp && !closing.sentToApp && !downstream.isClosed {
+            if chunk.count > 0 {
+                downstream.out.append(chunk)
+                worker.metrics.bytes(.down).add(chunk.count)
+            }
+            if frameEnd { frameOpenTowardApp = false }
+            if messageEnd {
+                leg.messageOpenTowardApp = false
+                worker.metrics.messages(.down).add()
+                messagesDown += 1
+            }
+        }
+        guard messageEnd else { return }
+        if leg.inTextMessage, let matcher = settings.noticeMatcher, leg === target || leg.relaysToApp,
+           leg.noticeText.withUnsafeBytes({ matcher.matches($0) }) {
+            Logger.shared.info("upstream.notice", ["session": .int(Int(id)), "generation": .int(leg.generation)])
+            rotate(.serverNotice)
+        }
+        leg.inTextMessage = false
+        if leg.assembles {
+            let message = HeldMessage(opcode: leg.assembly.opcode, bytes: leg.assembly.bytes, hash: leg.assembly.bytes.withUnsafeBytes { MessageHasher.hash($0) })
+            leg.assembly.isOpen = false
+            if splice != nil && leg === spliceNew {
+                spliceNewMessage(message)
+            } else {
+                relayWholeToApp(message.opcode, message.bytes)
+            }
+            if leg.stopsAssemblingAtMessageEnd {
+                leg.stopsAssemblingAtMessageEnd = false
+                leg.assembles = false
+                leg.assembly.release()
+            }
+        } else if leg === spliceOld {
+            // Every message end of the old connection reaches the splice (a message that began
+            // before recording started is not hashed and matches nothing).
+            let hash = leg.hashing ? leg.hasher.finalize() : 0
+            let length = leg.hashing ? leg.hasher.length : 0
+            leg.hashing = false
+            spliceOldMessageEnded(hash: hash, length: length)
+        }
+    }
+
+    /// A text message is kept up to this size for `rotate_on_match`; longer ones never match.
+    static let noticeTextLimit = 64 * 1024
+
+    /// One whole message to the app as a single frame (messages a splice held or assembled).
+    func relayWholeToApp(_ opcode: Opcode, _ bytes: [UInt8]) {
+        guard !closing.sentToApp, !downstream.isClosed else { return }
+        let header = FrameHeader(fin: true, opcode: opcode, maskKey: nil, payloadLength: bytes.count)
+        downstream.out.commit(header.encode(to: downstream.out.reserve(header.encodedLength)))
+        bytes.withUnsafeBytes { downstream.out.append($0) }
+        worker.metrics.bytes(.down).add(bytes.count)
+        worker.metrics.messages(.down).add()
+        messagesDown += 1
     }
 
     /// A peer's ping is answered by Lifeline itself, ahead of queued data.
@@ -134,10 +269,14 @@ extension ProxySession {
         }
     }
 
-    /// Writes both queues and reacts to what is left: backpressure, close progress.
-    func flushBoth() {
+    /// Writes every queue and reacts to what is left: backpressure, close progress.
+    func flushAll() {
         if !downstream.isClosed { afterWrite(downstream, outcome: downstream.flush()) }
-        if let upstream, !upstream.isClosed { afterWrite(upstream, outcome: upstream.flush()) }
+        for leg in legs {
+            if let connection = leg.connection, !connection.isClosed, leg.phase == .open || leg.phase == .closing {
+                afterWrite(connection, outcome: connection.flush())
+            }
+        }
     }
 
     func afterWrite(_ connection: Connection, outcome: WriteOutcome) {
@@ -160,18 +299,63 @@ extension ProxySession {
     /// it is read again once the destination has drained to half of that.
     private func applyBackpressure() {
         let limit = settings.maxBufferedBytes
-        if let upstream {
-            let queued = upstream.out.queuedBytes
-            if queued > limit { appPausedForBackpressure = true } else if queued <= limit / 2 { appPausedForBackpressure = false }
-        }
-        let queued = downstream.out.queuedBytes
-        if queued > limit { upstreamPausedForBackpressure = true } else if queued <= limit / 2 { upstreamPausedForBackpressure = false }
+        let upQueued = (target?.connection?.out.queuedBytes ?? 0) + pending.byteCount
+        if upQueued > limit { appPausedForBackpressure = true } else if upQueued <= limit / 2 { appPausedForBackpressure = false }
+        let downQueued = downstream.out.queuedBytes
+        if downQueued > limit { upstreamPausedForBackpressure = true } else if downQueued <= limit / 2 { upstreamPausedForBackpressure = false }
         updateReading()
     }
 
     func updateReading() {
         guard phase == .open else { return }
         if !downstream.isClosed { downstream.setReading(!appPausedForBackpressure) }
-        if let upstream, !upstream.isClosed { upstream.setReading(!upstreamPausedForBackpressure) }
+        for leg in legs where leg.phase == .open || leg.phase == .closing {
+            leg.connection?.setReading(!upstreamPausedForBackpressure)
+        }
+    }
+}
+
+/// App frames that arrived while no upstream connection was there to take them: kept in
+/// order (fin, opcode, payload) in one growing buffer, sent after the replay.
+struct PendingFrames {
+    private var bytes: [UInt8] = []
+    private var lengthOffset = 0
+    private(set) var isMessageOpen = false
+    /// Payload bytes waiting.
+    private(set) var byteCount = 0
+
+    var isEmpty: Bool { bytes.isEmpty }
+
+    mutating func beginFrame(fin: Bool, opcode: Opcode, length: Int) {
+        bytes.append((fin ? 0x80 : 0) | opcode.rawValue)
+        lengthOffset = bytes.count
+        withUnsafeBytes(of: UInt32(length).littleEndian) { bytes.append(contentsOf: $0) }
+        isMessageOpen = !fin
+    }
+
+    mutating func append(_ chunk: UnsafeRawBufferPointer) {
+        bytes.append(contentsOf: chunk)
+        byteCount += chunk.count
+    }
+
+    func forEach(_ body: (Bool, Opcode, UnsafeRawBufferPointer) -> Void) {
+        bytes.withUnsafeBytes { raw in
+            var offset = 0
+            while offset + 5 <= raw.count {
+                let first = raw[offset]
+                let length = Int(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: offset + 1, as: UInt32.self)))
+                let payloadStart = offset + 5
+                let available = min(length, raw.count - payloadStart)
+                body(first & 0x80 != 0, Opcode(rawValue: first & 0x0F) ?? .binary,
+                     UnsafeRawBufferPointer(rebasing: raw[payloadStart..<payloadStart + available]))
+                offset = payloadStart + available
+            }
+        }
+    }
+
+    mutating func removeAll() {
+        bytes = []
+        byteCount = 0
+        isMessageOpen = false
     }
 }

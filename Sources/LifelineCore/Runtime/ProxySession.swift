@@ -1,52 +1,87 @@
 import CLibev
 import Glibc
 
-/// One app connection and the upstream connection serving it: owns both `Connection`s,
-/// the frame decoders of both directions and the session's single timer, which is
-/// armed to whichever deadline the current phase has (handshake, connect, close, linger).
+/// One app connection and the upstream connections serving it over its life: owns the
+/// downstream `Connection`, the `UpstreamLeg`s (at most two at once), the app's frame
+/// decoder, the replay memory, the hand-over state machine and the session's timer
+/// (armed to the earliest of: the handshake deadline, the close deadline, the next
+/// reconnect attempt, the end of a drain).
 ///
-/// Life: read the app's upgrade request → connect upstream and send our upgrade →
-/// answer the app with upstream's 101 (or its refusal) → relay frames both ways →
-/// close handshake relayed across → both sockets closed → `worker.sessionFinished`.
+/// Life: read the app's upgrade request → connect upstream and send our upgrade → answer
+/// the app with upstream's 101 (or its refusal) → relay frames both ways, replacing the
+/// upstream connection when it dies, closes or reaches its lifetime (spec §4) → close
+/// handshake relayed across → sockets closed → `worker.sessionFinished`.
 final class ProxySession {
-    enum Phase { case readingRequest, connecting, awaitingResponse, open, lingering, finished }
+    enum Phase { case readingRequest, connectingFirst, open, lingering, finished }
 
     let id: UInt64
     unowned(unsafe) let worker: Worker
     let loop: EventLoop
     let settings: SessionSettings
     let downstream: Connection
-    var upstream: Connection?
     let peer: SocketAddress
     var phase: Phase = .readingRequest
     let openedAt: Double
     var timer: TimerWatcher!
 
-    var handshake = HandshakeState()
+    // Handshake with the app.
+    var requestBytes: [UInt8] = []
+    var requestParser = UpgradeRequestParser()
+    /// The app's request, kept: every upstream connection of the session sends the same one.
+    var request: UpgradeRequest?
+    /// App bytes that followed the request head (pipelined frames), relayed once open.
+    var pipelinedAppBytes: [UInt8] = []
+
+    // Upstream connections.
+    var legs: [UpstreamLeg] = []
+    var handover: UpstreamHandover?
+    /// Where app→upstream traffic goes (the current generation); nil while reconnecting.
+    var target: UpstreamLeg?
+    /// The generation app traffic moves to once the app's half-sent message is complete.
+    var deferredTarget: UpstreamLeg?
+    var replay: ReplayMemory
+    /// App frames waiting for an upstream connection (while reconnecting), bounded.
+    var pending = PendingFrames()
+    /// Fragments of an app message whose start went to a connection that is gone: dropped.
+    var discardingAppMessage = false
+    var appDestination = AppFrameDestination.discard
+    /// An app frame's header was read but not all its payload.
+    var appFrameOpen = false
+    var appMessage = MessageAssembly()
+    var appMessageTooLargeToRemember = false
+
+    // Splicing two upstream streams during a hand-over.
+    var splice: StreamSplice?
+    unowned(unsafe) var spliceOld: UpstreamLeg?
+    unowned(unsafe) var spliceNew: UpstreamLeg?
+    /// The new connection's whole messages waiting for the old one to reach a message boundary.
+    var spliceQueue: [HeldMessage] = []
+    /// Messages the splice holds because the new connection is ahead of the old one.
+    var spliceHeld: [HeldMessage] = []
+    var spliceBytes = 0
+    /// A forced end of the splice waits for the old connection's message to end.
+    var spliceForcePending = false
+
+    // Relay.
     var fromApp: FrameDecoder
-    var fromUpstream: FrameDecoder
-    /// Masking key and payload offset of the frame being re-masked toward upstream.
-    var upstreamMaskKey: UInt32 = 0
-    var upstreamMaskOffset = 0
-    /// A source side stopped because its destination's queue passed `max_buffered_bytes`.
     var appPausedForBackpressure = false
     var upstreamPausedForBackpressure = false
+    /// A frame's header went to the app but not all its payload: no other frame may follow yet.
+    var frameOpenTowardApp = false
+
+    // Close.
     var closing = CloseHandshake()
-    /// The close payloads each peer sent, echoed back to it when the handshake completes.
     var appClosePayload: [UInt8] = []
     var upstreamClosePayload: [UInt8] = []
     var closeDeadline = Double.infinity
     var appWriteShutDown = false
-    /// A frame's header has been relayed but not all of its payload yet: no close frame may follow now.
-    var frameOpenTowardUpstream = false
-    var frameOpenTowardApp = false
-    /// The close code that ended the session, for the log.
     var endCode: UInt16?
     var endReason = ""
-    /// Loop time the relay opened (the upstream connection's age starts here too).
+    var lingerDeadline = Double.infinity
+
+    // Figures.
     var relayOpenedAt: Double?
-    /// This session's upstream connection is counted in `lifeline_upstream_connections`.
-    var upstreamCounted = false
+    var rotations = 0
     var messagesUp = 0
     var messagesDown = 0
 
@@ -59,7 +94,7 @@ final class ProxySession {
         self.openedAt = worker.loop.now
         downstream = Connection(fd: fd, role: .downstream, loop: worker.loop, tls: worker.tls.downstream)
         fromApp = FrameDecoder(role: .server, maxMessageBytes: worker.settings.maxMessageBytes)
-        fromUpstream = FrameDecoder(role: .client, maxMessageBytes: worker.settings.maxMessageBytes)
+        replay = ReplayMemory(settings: worker.settings.replay, matcher: worker.settings.replayMatcher)
         downstream.session = self
         timer = TimerWatcher(owner: self, callback: sessionTimerCallback)
     }
@@ -70,18 +105,37 @@ final class ProxySession {
 
     func start() {
         downstream.setReading(true)
-        timer.arm(after: settings.handshakeTimeout, loop: loop.raw)
+        rearmTimer()
+    }
+
+    /// The upstream connection app traffic goes to, if any.
+    var upstream: Connection? { target?.connection }
+
+    func leg(of connection: Connection) -> UpstreamLeg? {
+        legs.first { $0.connection === connection }
+    }
+
+    func leg(generation: Int) -> UpstreamLeg? {
+        legs.first { $0.generation == generation }
     }
 
     // MARK: Connection events
 
     func connectionReadable(_ connection: Connection) {
-        switch phase {
-        case .readingRequest: readRequest()
-        case .awaitingResponse: readResponse()
-        case .open: relay(from: connection)
-        case .lingering: discardInput(connection)
-        case .connecting, .finished: connection.setReading(false)
+        if connection === downstream {
+            switch phase {
+            case .readingRequest: readRequest()
+            case .open: relay(from: connection)
+            case .lingering: discardInput(connection)
+            case .connectingFirst, .finished: connection.setReading(false)
+            }
+            return
+        }
+        guard let leg = leg(of: connection) else { return connection.setReading(false) }
+        switch leg.phase {
+        case .awaitingResponse: readResponse(leg)
+        case .open, .closing: relay(from: connection)
+        default: connection.setReading(false)
         }
     }
 
@@ -94,44 +148,68 @@ final class ProxySession {
     }
 
     func upstreamConnectFinished(_ connection: Connection, error: Int32) {
-        guard phase == .connecting else { return }
+        guard let leg = leg(of: connection), leg.phase == .connecting else { return }
         if error != 0 {
-            connectAttemptFailed(SocketError(operation: "connect", code: error))
+            connectAttemptFailed(leg, SocketError(operation: "connect", code: error))
         } else {
-            sendUpstreamRequest()
+            sendUpstreamRequest(leg)
+        }
+    }
+
+    // MARK: Timers
+
+    /// Arms the session timer to its earliest deadline.
+    func rearmTimer() {
+        var deadline = closeDeadline
+        if phase == .readingRequest { deadline = min(deadline, openedAt + settings.handshakeTimeout) }
+        if phase == .lingering { deadline = min(deadline, lingerDeadline) }
+        if let next = handover?.nextDeadline { deadline = min(deadline, next) }
+        if deadline.isFinite {
+            timer.arm(after: deadline - loop.now, loop: loop.raw)
+        } else {
+            timer.disarm(loop: loop.raw)
         }
     }
 
     fileprivate func timerFired() {
+        let now = loop.now
         switch phase {
-        case .readingRequest:
+        case .readingRequest where now >= openedAt + settings.handshakeTimeout:
             worker.metrics.handshakeFailure(status: 408)
             refuse(status: 408, reason: "the upgrade request did not arrive within \(settings.handshakeTimeout) s")
-        case .connecting, .awaitingResponse:
-            failUpstreamHandshake(status: 504, reason: "upstream did not complete the handshake within \(settings.connectTimeout) s")
-        case .open:
-            // The close handshake did not complete in time.
-            Logger.shared.debug("session.close_timeout", ["session": .int(Int(id))])
+            return
+        case .lingering where now >= lingerDeadline:
             closeEverything()
-        case .lingering:
-            closeEverything()
-        case .finished:
+            return
+        default:
             break
         }
+        if now >= closeDeadline {
+            Logger.shared.debug("session.close_timeout", ["session": .int(Int(id))])
+            closeEverything()
+            return
+        }
+        if var handover, phase == .open {
+            var actions = handover.retryDue(now: now)
+            actions += handover.drainTimedOut(now: now)
+            self.handover = handover
+            perform(actions)
+        }
+        rearmTimer()
     }
 
     // MARK: Ending
 
-    /// Closes both sockets now and finishes the session.
+    /// Closes every socket now and finishes the session.
     func closeEverything() {
-        upstream?.close()
+        for leg in legs { leg.close() }
         downstream.close()
         finish()
     }
 
-    /// Finishes once both sockets are closed.
-    func finishIfBothClosed() {
-        if downstream.isClosed && (upstream?.isClosed ?? true) { finish() }
+    /// Finishes once the app's socket and every upstream socket are closed.
+    func finishIfAllClosed() {
+        if downstream.isClosed && legs.allSatisfy({ $0.connection?.isClosed ?? true }) { finish() }
     }
 
     private func finish() {
@@ -140,8 +218,13 @@ final class ProxySession {
         phase = .finished
         timer.disarm(loop: loop.raw)
         retireHeartbeat(downstream)
-        if let upstream { retireHeartbeat(upstream) }
-        if upstreamCounted { worker.metrics.upstreamConnections.add(-1); upstreamCounted = false }
+        for leg in legs {
+            retire(leg)
+            leg.close()
+            loop.releaseLater(leg)
+        }
+        legs.removeAll()
+        target = nil
         if wasOpen {
             worker.metrics.sessions.add(-1)
             Logger.shared.info("session.close", [
@@ -150,6 +233,7 @@ final class ProxySession {
                 "duration_seconds": .double(((loop.now - openedAt) * 1000).rounded() / 1000),
                 "code": endCode.map { .int(Int($0)) } ?? .null,
                 "reason": .string(endReason),
+                "rotations": .int(rotations),
             ])
         }
         worker.sessionFinished(self)
@@ -159,14 +243,15 @@ final class ProxySession {
     func snapshot() -> SessionSnapshot {
         let now = loop.now
         let down = downstream.heartbeat
-        let up = upstream?.heartbeat
+        let current = target
+        let up = current?.connection?.heartbeat
         return SessionSnapshot(
             id: id, client: peer.description, ageSeconds: now - openedAt,
             downstreamState: down?.health.rawValue ?? "ok", downstreamMissedPongs: down?.consecutiveMisses ?? 0,
-            downstreamRTTSeconds: down?.lastRTT, upstreamAgeSeconds: relayOpenedAt.map { now - $0 },
-            upstreamState: upstream == nil || upstream!.isClosed ? "closed" : (up?.health.rawValue ?? "ok"),
+            downstreamRTTSeconds: down?.lastRTT, upstreamAgeSeconds: current?.openedAt.map { now - $0 },
+            upstreamState: current?.isOpen == true ? (up?.health.rawValue ?? "ok") : (handover?.retryAt != nil || handover?.incoming != nil ? "reconnecting" : "closed"),
             upstreamMissedPongs: up?.consecutiveMisses ?? 0, upstreamRTTSeconds: up?.lastRTT,
-            rotations: 0, messagesUp: messagesUp, messagesDown: messagesDown)
+            rotations: rotations, messagesUp: messagesUp, messagesDown: messagesDown)
     }
 
     /// Sends a plain HTTP status to a client that cannot be served (e.g. over max_connections).

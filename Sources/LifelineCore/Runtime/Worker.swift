@@ -90,8 +90,8 @@ public final class Worker {
         if upstreamChanged {
             keepAlive.rebuild(role: .upstream) { $0.session.reconfigureKeepAlive($0, newConfiguration.upstream.heartbeat) }
             for session in sessions.values {
-                if let upstream = session.upstream, upstream.heartbeat == nil {
-                    session.reconfigureKeepAlive(upstream, newConfiguration.upstream.heartbeat)
+                for leg in session.legs where leg.isOpen && leg.connection?.heartbeat == nil {
+                    session.reconfigureKeepAlive(leg.connection!, newConfiguration.upstream.heartbeat)
                 }
             }
         }
@@ -104,9 +104,8 @@ public final class Worker {
 
     /// Publishes the wall-clock time of this worker's oldest live upstream connection.
     public func refreshOldestUpstream() {
-        let oldest = sessions.values.compactMap { session -> Double? in
-            guard let upstream = session.upstream, !upstream.isClosed else { return nil }
-            return session.relayOpenedAt
+        let oldest = sessions.values.flatMap { session in
+            session.legs.compactMap { $0.isOpen ? $0.openedAt : nil }
         }.min()
         metrics.oldestUpstreamConnectedAt.set(oldest.map { ev_time() - (loop.now - $0) } ?? 0)
     }
@@ -148,6 +147,13 @@ struct SessionSettings {
     let maxMessageBytes: Int
     let maxBufferedBytes: Int
     let onClose: OnClose
+    let replay: ReplaySettings
+    /// `upstream.replay.match` and `upstream.rotate_on_match`, compiled once per configuration.
+    let replayMatcher: MessageMatcher?
+    let noticeMatcher: MessageMatcher?
+    let dedupeWindow: Int
+    /// How long an old upstream connection may keep delivering after a hand-over: one pong timeout.
+    let drainTimeout: Double
     /// How long a close handshake may take before the sockets are closed anyway.
     let closeTimeout: Double = 5
     /// How long a refused client is given to read its HTTP error before the socket closes.
@@ -161,5 +167,10 @@ struct SessionSettings {
         maxMessageBytes = configuration.limits.maxMessageBytes
         maxBufferedBytes = configuration.limits.maxBufferedBytes
         onClose = configuration.upstream.onClose
+        replay = configuration.upstream.replay
+        replayMatcher = configuration.upstream.replay.match.flatMap { try? MessageMatcher(pattern: $0) }
+        noticeMatcher = configuration.upstream.rotateOnMatch.flatMap { try? MessageMatcher(pattern: $0) }
+        dedupeWindow = configuration.upstream.dedupeWindow
+        drainTimeout = configuration.upstream.heartbeat.pongTimeoutSeconds
     }
 }
