@@ -163,6 +163,26 @@ def test_pings_and_pongs_over_wss(pki, tls_upstream, lifeline):
     assert "upstream.pong_timeout" not in events and "upstream.slow_connection" not in events
 
 
+def test_upstream_close_reconnects_over_wss(pki, tls_upstream, lifeline):
+    up = tls_upstream()
+    ll = lifeline(f"wss://localhost:{up.port}", deep(trusting(pki), {
+        "upstream": {"reconnect": {"initial_delay_seconds": 0.05}, "replay": {"mode": "none"}}}))
+
+    async def scenario():
+        async with client(ll.url) as ws:
+            await ws.send("before")
+            assert await recv(ws) == "before"
+            await ws.send("__close__ 1001 bye")
+            await asyncio.to_thread(up.wait_for_connection, 1, 5.0)
+            await ws.send("after")
+            assert await recv(ws) == "after"
+
+    run(scenario())
+    assert len(up.connections) == 2
+    assert up.wait_for_messages(up.connections[1], 1) == ["after"]
+    assert any(e.get("event") == "upstream.reconnect_scheduled" for e in ll.log_events())
+
+
 def test_untrusted_ca_is_refused_with_502(tls_upstream, lifeline):
     up = tls_upstream()
     ll = lifeline(f"wss://localhost:{up.port}")  # system trust store only
