@@ -18,5 +18,9 @@ static const long LIFELINE_SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER = SSL_MODE_ACCEPT
 static const long LIFELINE_SSL_MODE_RELEASE_BUFFERS = SSL_MODE_RELEASE_BUFFERS;
 static const uint64_t LIFELINE_SSL_OP_IGNORE_UNEXPECTED_EOF = SSL_OP_IGNORE_UNEXPECTED_EOF;
 static const int LIFELINE_TLS1_2_VERSION = TLS1_2_VERSION;
+/// Server contexts refuse client-initiated TLS 1.2 renegotiation (a CPU-exhaustion vector).
+static const uint64_t LIFELINE_SSL_OP_NO_RENEGOTIATION = SSL_OP_NO_RENEGOTIATION;
+/// PEM file type for certificate and key loading (a macro of a macro).
+static const int LIFELINE_SSL_FILETYPE_PEM = SSL_FILETYPE_PEM;
 
 #endif

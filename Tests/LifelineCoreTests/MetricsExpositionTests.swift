@@ -66,7 +66,7 @@ final class MetricsExpositionTests: XCTestCase {
 
             """)
         XCTAssertEqual(family("lifeline_slow_connections"), """
-            # HELP lifeline_slow_connections Connections currently marked slow (output backed up), by side.
+            # HELP lifeline_slow_connections Connections currently slow (missed slow_after_missed_pongs pongs in a row), by side.
             # TYPE lifeline_slow_connections gauge
             lifeline_slow_connections{side="downstream"} 0
             lifeline_slow_connections{side="upstream"} 1

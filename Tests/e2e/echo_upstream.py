@@ -26,6 +26,7 @@ import argparse
 import asyncio
 import concurrent.futures
 import signal
+import ssl
 import sys
 import threading
 import time
@@ -88,10 +89,13 @@ class Upstream:
       subprotocols: the subprotocols this server supports; the first one the
               client offers that is in this list is selected.
       commands: honour CLOSE_COMMAND messages.
+
+    With ``ssl_context`` it serves wss:// (tests/e2e/test_tls.py).
     """
 
-    def __init__(self, host: str = "127.0.0.1") -> None:
+    def __init__(self, host: str = "127.0.0.1", ssl_context: ssl.SSLContext | None = None) -> None:
         self.host = host
+        self.ssl_context = ssl_context
         self.port: int = 0
         self.refuse: tuple[int, str] | None = None
         self.subprotocols: list[str] = []
@@ -188,6 +192,7 @@ class Upstream:
             self._handler,
             self.host,
             0,
+            ssl=self.ssl_context,
             process_request=self._process_request,
             select_subprotocol=self._select_subprotocol,
             compression=None,
@@ -248,7 +253,8 @@ class Upstream:
     @property
     def url(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"ws://{host}:{self.port}"
+        scheme = "wss" if self.ssl_context is not None else "ws"
+        return f"{scheme}://{host}:{self.port}"
 
     def wait_for_connection(self, index: int = 0, timeout: float = 5.0) -> RecordedConnection:
         deadline = time.monotonic() + timeout

@@ -18,10 +18,14 @@ struct OutboundQueue {
     /// Bytes from `head` to the end of the unit (frame or opaque HTTP bytes) `head` is in; 0 = at a boundary.
     private var unitRemaining = 0
     private var lane = ControlLane()
+    /// TLS only: bytes taken from the queue for an SSL_write that has not taken them all yet.
+    private var staged = StagedBytes()
+    /// TLS only: an SSL_write of this many bytes at `head` must be retried before anything else.
+    private var tlsRetryLength = 0
 
     /// Data bytes queued (not counting the control lane).
-    var queuedBytes: Int { tail - head }
-    var isEmpty: Bool { tail == head && lane.isEmpty }
+    var queuedBytes: Int { tail - head + staged.count }
+    var isEmpty: Bool { tail == head && lane.isEmpty && staged.isEmpty }
 
     /// Space for `count` bytes at the tail; make them part of the queue with `commit`.
     /// A frame's header must be committed whole before its payload.
@@ -54,19 +58,25 @@ struct OutboundQueue {
         lane.append(frame)
     }
 
+    /// The next bytes to send, in order: the control lane goes at the next frame boundary.
+    private func nextSegments() -> WriteSegments {
+        var segments = WriteSegments()
+        let available = tail - head
+        if !lane.isEmpty && (unitRemaining == 0 || unitRemaining <= available) {
+            let before = unitRemaining
+            if before > 0 { segments.add(storage! + head, before, kind: .data) }
+            segments.add(lane.pendingStart, lane.pendingCount, kind: .control)
+            if available > before { segments.add(storage! + head + before, available - before, kind: .data) }
+        } else if available > 0 {
+            segments.add(storage! + head, available, kind: .data)
+        }
+        return segments
+    }
+
     /// Writes as much as the socket takes, control lane first at a frame boundary.
     mutating func write(to fd: Int32) -> WriteOutcome {
         while true {
-            var segments = WriteSegments()
-            let available = tail - head
-            if !lane.isEmpty && (unitRemaining == 0 || unitRemaining <= available) {
-                let before = unitRemaining
-                if before > 0 { segments.add(storage! + head, before, kind: .data) }
-                segments.add(lane.pendingStart, lane.pendingCount, kind: .control)
-                if available > before { segments.add(storage! + head + before, available - before, kind: .data) }
-            } else if available > 0 {
-                segments.add(storage! + head, available, kind: .data)
-            }
+            let segments = nextSegments()
             if segments.total == 0 { return .drained }
             let written = segments.write(to: fd)
             if written < 0 {
@@ -82,10 +92,67 @@ struct OutboundQueue {
         }
     }
 
+    /// Writes as much as TLS takes, in the same order as `write(to:)`. An SSL_write that
+    /// could not finish must be retried with the same bytes and length, so nothing may
+    /// change what goes first until it has: the retried bytes are either the `staged`
+    /// copy (small segments coalesced into one TLS record) or `tlsRetryLength` bytes
+    /// still at `head` (a large frame written in place); the control lane waits behind them.
+    /// On `.blocked`, `tls.writeWants` says which readiness to wait for.
+    mutating func write(to tls: TLSSession) -> WriteOutcome {
+        while true {
+            if !staged.isEmpty {
+                switch tls.write(staged.start, count: staged.count) {
+                case .complete(let written): staged.consume(written); continue
+                case .incomplete: return .blocked
+                case .closed: return .failed(EPIPE)
+                case .failed(let failure): return .failed(failure.code)
+                }
+            }
+            if tlsRetryLength > 0 {
+                switch tls.write(storage! + head, count: tlsRetryLength) {
+                case .complete(let written): tlsRetryLength = 0; consumeData(written); continue
+                case .incomplete: return .blocked
+                case .closed: return .failed(EPIPE)
+                case .failed(let failure): return .failed(failure.code)
+                }
+            }
+            let segments = nextSegments()
+            if segments.total == 0 {
+                staged.release()
+                return .drained
+            }
+            let (firstLength, firstKind) = segments.segment(0)
+            if firstKind == .data && firstLength >= OutboundQueue.tlsRecordPayload {
+                // A large frame: encrypt straight from the queue, one record per call. A
+                // retried SSL_write goes on with further records of its length while it
+                // keeps returning WANT_WRITE, so a longer call would hold the control
+                // lane back for all of it.
+                let length = OutboundQueue.tlsRecordPayload
+                switch tls.write(storage! + head, count: length) {
+                case .complete(let written): consumeData(written)
+                case .incomplete: tlsRetryLength = length; return .blocked
+                case .closed: return .failed(EPIPE)
+                case .failed(let failure): return .failed(failure.code)
+                }
+            } else {
+                // Small segments (a pong between frames, many small messages): one record.
+                let copied = staged.fill(from: segments, limit: OutboundQueue.tlsRecordPayload)
+                segments.account(copied) { kind, count in
+                    if kind == .control { lane.consume(count) } else { consumeData(count) }
+                }
+            }
+        }
+    }
+
+    /// The most plaintext one TLS record carries.
+    static let tlsRecordPayload = 16 * 1024
+
     /// Drops everything queued (the connection is going away).
     mutating func discardAll() {
         head = 0; tail = 0; unitRemaining = 0
         lane = ControlLane()
+        staged.release()
+        tlsRetryLength = 0
         releaseStorage()
     }
 
@@ -188,6 +255,17 @@ private struct WriteSegments {
         }
     }
 
+    /// The base address of segment `index`.
+    func base(_ index: Int) -> UnsafeRawPointer {
+        switch index {
+        case 0: return UnsafeRawPointer(vectors.0.iov_base!)
+        case 1: return UnsafeRawPointer(vectors.1.iov_base!)
+        default: return UnsafeRawPointer(vectors.2.iov_base!)
+        }
+    }
+
+    var segmentCount: Int { count }
+
     /// Calls `body` for each segment's written part, in order.
     func account(_ written: Int, _ body: (Kind, Int) -> Void) {
         var left = written
@@ -199,12 +277,45 @@ private struct WriteSegments {
         }
     }
 
-    private func segment(_ index: Int) -> (Int, Kind) {
+    func segment(_ index: Int) -> (Int, Kind) {
         switch index {
         case 0: return (vectors.0.iov_len, kinds.0)
         case 1: return (vectors.1.iov_len, kinds.1)
         default: return (vectors.2.iov_len, kinds.2)
         }
+    }
+}
+
+/// TLS: small segments copied into one buffer so they leave as one record; kept until
+/// SSL_write has taken all of them (its retry needs the same bytes).
+private struct StagedBytes {
+    private var bytes: UnsafeMutableRawPointer?
+    private var offset = 0
+    private var end = 0
+
+    var isEmpty: Bool { offset == end }
+    var count: Int { end - offset }
+    var start: UnsafeRawPointer { UnsafeRawPointer(bytes! + offset) }
+
+    /// Copies up to `limit` bytes of `segments`, in order; returns how many.
+    mutating func fill(from segments: WriteSegments, limit: Int) -> Int {
+        if bytes == nil { bytes = .allocate(byteCount: limit, alignment: 16) }
+        offset = 0; end = 0
+        for index in 0..<segments.segmentCount where end < limit {
+            let (length, _) = segments.segment(index)
+            let step = min(length, limit - end)
+            (bytes! + end).copyMemory(from: segments.base(index), byteCount: step)
+            end += step
+        }
+        return end
+    }
+
+    mutating func consume(_ written: Int) { offset += written }
+
+    mutating func release() {
+        bytes?.deallocate()
+        bytes = nil
+        offset = 0; end = 0
     }
 }
 

@@ -63,7 +63,7 @@ extension ProxySession {
         leg.phase = .connecting
         do {
             let fd = try Socket.connect(to: address)
-            let connection = Connection(fd: fd, role: .upstream, loop: loop, connecting: true)
+            let connection = Connection(fd: fd, role: .upstream, loop: loop, connecting: true, tls: worker.tls.upstream)
             connection.session = self
             leg.connection = connection
         } catch {
@@ -84,7 +84,7 @@ extension ProxySession {
         let key = WebSocketAccept.makeKey()
         let bytes = UpstreamRequestBuilder.build(
             request: request, target: url.path + request.path, hostHeader: url.hostHeader, key: key,
-            clientAddress: peer.host, clientProto: "http", extraHeaders: settings.upstreamHeaders)
+            clientAddress: peer.host, clientProto: downstream.isTLS ? "https" : "http", extraHeaders: settings.upstreamHeaders)
         leg.responseParser = UpgradeResponseParser(expectedAccept: WebSocketAccept.compute(key: key), offeredProtocols: request.subprotocols)
         connection.out.appendOpaque(bytes)
         leg.phase = .awaitingResponse
@@ -218,9 +218,9 @@ extension ProxySession {
     }
 
     /// A connection attempt failed (unreachable, timed out, bad handshake).
-    func legFailed(_ leg: UpstreamLeg, status: Int, reason: String) {
+    func legFailed(_ leg: UpstreamLeg, status: Int, reason: String, failure: String? = nil) {
         guard leg.phase != .closed else { return }
-        worker.metrics.connectFailure(reason: status == 504 ? "timeout" : "unreachable")
+        worker.metrics.connectFailure(reason: failure ?? (status == 504 ? "timeout" : "unreachable"))
         Logger.shared.warn("upstream.handshake_failed", ["session": .int(Int(id)), "generation": .int(leg.generation), "status": .int(status), "reason": .string(reason)])
         if phase == .connectingFirst {
             worker.metrics.handshakeFailure(status: status)

@@ -92,7 +92,7 @@ final class ProxySession {
         self.settings = worker.settings
         self.peer = peer
         self.openedAt = worker.loop.now
-        downstream = Connection(fd: fd, role: .downstream, loop: worker.loop)
+        downstream = Connection(fd: fd, role: .downstream, loop: worker.loop, tls: worker.tls.downstream)
         fromApp = FrameDecoder(role: .server, maxMessageBytes: worker.settings.maxMessageBytes)
         replay = ReplayMemory(settings: worker.settings.replay, matcher: worker.settings.replayMatcher)
         downstream.session = self

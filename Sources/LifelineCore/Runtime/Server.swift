@@ -20,6 +20,8 @@ public final class Server {
     private var graceTimer: TimerWatcher!
     private(set) var isDraining = false
     private var drainedWorkers = 0
+    /// The TLS contexts of the running configuration, shared by every worker.
+    private var tls = TLSContexts()
 
     public init(configuration: Configuration, configPath: String? = nil, environment: [String: String] = [:]) {
         self.configuration = configuration
@@ -30,16 +32,24 @@ public final class Server {
 
     /// Binds, serves until drained, and returns the process exit code.
     public func run() -> Int32 {
-        if let unsupported = Server.unsupportedFeature(in: configuration) {
-            Logger.shared.error("config.unsupported", ["reason": .string(unsupported)])
+        do {
+            tls = try TLSContexts.build(for: configuration)
+        } catch {
+            logTLSError("tls.setup_failed", error)
             return 1
+        }
+        if tls.upstream != nil && !configuration.upstream.tls.verify {
+            Logger.shared.warn("tls.verify_disabled", [
+                "upstream": .string(configuration.upstream.url.original),
+                "reason": .string("upstream.tls.verify is false: the upstream's certificate and host name are not checked"),
+            ])
         }
         let count = configuration.workers
         let limit = ConnectionLimit(maximum: configuration.downstream.maxConnections)
         var address: SocketAddress?
         for index in 0..<count {
             let worker = Worker(configuration: configuration, loop: EventLoop(useDefaultLoop: false),
-                                index: index, count: count, connectionLimit: limit)
+                                index: index, count: count, connectionLimit: limit, tls: tls)
             do {
                 address = try worker.listen(reusePort: count > 1)
             } catch {
@@ -83,12 +93,32 @@ public final class Server {
         return 0
     }
 
-    /// Settings the configuration accepts (spec §2) that this build cannot honour yet;
-    /// refusing to start beats speaking plaintext to a TLS port.
-    static func unsupportedFeature(in configuration: Configuration) -> String? {
-        if configuration.upstream.url.isTLS { return "upstream.url uses wss://, and TLS is not built in yet" }
-        if configuration.downstream.tls != nil { return "downstream.tls is set, and TLS is not built in yet" }
-        return nil
+    private func logTLSError(_ event: String, _ error: TLSSetupError) {
+        Logger.shared.error(event, ["path": .string(error.field), "file": error.file.map { .string($0) } ?? .null,
+                                    "error": .string(error.description)])
+    }
+
+    /// TLS contexts for a reloaded configuration: rebuilt only where its TLS settings
+    /// changed (a renewed certificate is picked up by new connections). Turning
+    /// downstream TLS on or off changes what the listener speaks: that needs a restart.
+    private func reloadedTLS(_ reloaded: Configuration) throws(TLSSetupError) -> TLSContexts {
+        var contexts = tls
+        let old = configuration
+        if reloaded.upstream.url != old.upstream.url || reloaded.upstream.tls != old.upstream.tls {
+            contexts.upstream = reloaded.upstream.url.isTLS
+                ? try TLSContext.client(reloaded.upstream.tls, urlHost: reloaded.upstream.url.host) : nil
+            if contexts.upstream != nil && !reloaded.upstream.tls.verify {
+                Logger.shared.warn("tls.verify_disabled", ["upstream": .string(reloaded.upstream.url.original)])
+            }
+        }
+        if reloaded.downstream.tls != old.downstream.tls {
+            if let settings = reloaded.downstream.tls, old.downstream.tls != nil {
+                contexts.downstream = try TLSContext.server(settings)
+            } else {
+                Logger.shared.warn("config.restart_needed", ["reason": .string("turning downstream.tls on or off changes only on restart")])
+            }
+        }
+        return contexts
     }
 
     fileprivate func signalled(_ number: Int32) {
@@ -126,16 +156,20 @@ public final class Server {
             Logger.shared.error("config.reload_failed", ["path": .string(path), "error": .string("\(error)")])
             return
         }
-        if let unsupported = Server.unsupportedFeature(in: reloaded) {
-            Logger.shared.error("config.reload_failed", ["path": .string(""), "error": .string(unsupported)])
+        let reloadedContexts: TLSContexts
+        do {
+            reloadedContexts = try reloadedTLS(reloaded)
+        } catch {
+            logTLSError("config.reload_failed", error)
             return
         }
         if reloaded.listen != configuration.listen || reloaded.adminListen != configuration.adminListen || reloaded.workers != configuration.workers {
             Logger.shared.warn("config.restart_needed", ["reason": .string("listen, admin_listen and workers change only on restart")])
         }
         configuration = reloaded
+        tls = reloadedContexts
         Logger.shared.apply(reloaded.log)
-        for worker in workers { worker.loop.post { worker.apply(reloaded) } }
+        for worker in workers { worker.loop.post { worker.apply(reloaded, tls: reloadedContexts) } }
         Logger.shared.info("config.reloaded", ["file": .string(configPath)])
     }
 }

@@ -11,6 +11,8 @@ public final class Worker {
     public private(set) var configuration: Configuration
     private(set) var settings: SessionSettings
     private(set) var keepAlive: KeepAliveScheduler!
+    /// TLS contexts for new connections (built by the server, shared by all workers).
+    private(set) var tls: TLSContexts
     private let connectionLimit: ConnectionLimit
     private var listener: Listener?
     private var sessions: [UInt64: ProxySession] = [:]
@@ -23,9 +25,11 @@ public final class Worker {
     /// - Parameters:
     ///   - index, count: this worker's place among the workers, so session ids never collide.
     ///   - connectionLimit: shared by all workers (`downstream.max_connections`).
+    ///   - tls: the contexts `configuration` needs (`TLSContexts.build`); none = plain TCP.
     public init(configuration: Configuration, loop: EventLoop, index: Int = 0, count: Int = 1,
-                connectionLimit: ConnectionLimit? = nil) {
+                connectionLimit: ConnectionLimit? = nil, tls: TLSContexts = TLSContexts()) {
         self.configuration = configuration
+        self.tls = tls
         self.settings = SessionSettings(configuration)
         self.loop = loop
         self.index = index
@@ -71,7 +75,8 @@ public final class Worker {
 
     /// A reloaded configuration (SIGHUP): ping, pong and lifetime settings reach live
     /// sessions; new sessions use all of it. Listener changes need a restart.
-    public func apply(_ newConfiguration: Configuration) {
+    public func apply(_ newConfiguration: Configuration, tls newTLS: TLSContexts? = nil) {
+        if let newTLS { tls = newTLS }
         let downstreamChanged = newConfiguration.downstream.heartbeat != configuration.downstream.heartbeat
         let upstreamChanged = newConfiguration.upstream.heartbeat != configuration.upstream.heartbeat
         configuration = newConfiguration
@@ -108,7 +113,11 @@ public final class Worker {
     private func accepted(fd: Int32, peer: SocketAddress) {
         guard !isDraining, connectionLimit.acquire() else {
             metrics.handshakeFailure(status: 503)
-            ProxySession.refuse(fd: fd, status: 503, loop: loop)
+            if tls.downstream != nil {
+                Glibc.close(fd) // a TLS client cannot read a plaintext 503
+            } else {
+                ProxySession.refuse(fd: fd, status: 503, loop: loop)
+            }
             return
         }
         let id = nextSessionID
