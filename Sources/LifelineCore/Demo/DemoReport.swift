@@ -54,14 +54,14 @@ enum DemoReport {
             "median RTT    downstream \(median(f.rttDown)), upstream \(median(f.rttUp))"
                 + "  (mean \(meanRTT(f.rttDown, since: nil)) / \(meanRTT(f.rttUp, since: nil)))",
             "rotations     \(f.rotationCount)\(reasons.isEmpty ? "" : " (\(reasons))"), \(f.upstreamConnections) upstream connections",
-            "deduplicated  \(f.deduplicated) messages both upstream connections delivered during a hand-over, dropped by Lifeline",
+            "deduplicated  \(f.deduplicated) messages delivered by both upstream connections during a hand-over, dropped by Lifeline",
             "gaps = \(f.gaps)\(f.missing > 0 ? " (\(f.missing) sequence numbers missing)" : "")",
             "duplicates = \(f.duplicates)",
         ]
         if let failure { lines.append("FAILED: \(failure)") }
         if f.gaps > 0 || f.duplicates > 0 { lines.append("FAILED: the client saw \(f.gaps) gaps and \(f.duplicates) duplicates") }
         if failure == nil && f.gaps == 0 && f.duplicates == 0 {
-            lines.append("OK: no gap and no duplicate across \(f.rotationCount) rotations")
+            lines.append("OK: no gap and no duplicate across \(f.rotationCount) rotation\(f.rotationCount == 1 ? "" : "s")")
         }
         return lines
     }
