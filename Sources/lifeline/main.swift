@@ -31,8 +31,8 @@ case .success(.version):
     print("lifeline \(LifelineVersion.string)")
 case .success(.checkConfig(let path)):
     print(loadConfiguration(path).effectiveJSON())
-case .success(.demo):
-    fail("lifeline demo: not available in this build yet", code: 1)
+case .success(.demo(let durationSeconds)):
+    exit(Demo(durationSeconds: durationSeconds).run())
 case .success(.run(let path)):
     let configuration = loadConfiguration(path)
     Logger.shared.apply(configuration.log)
