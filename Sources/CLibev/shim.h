@@ -4,10 +4,8 @@
 #ifndef LIFELINE_CLIBEV_SHIM_H
 #define LIFELINE_CLIBEV_SHIM_H
 
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include <ev.h>
+#include <sys/socket.h>
 
 typedef void (*lifeline_ev_io_cb)(struct ev_loop *, ev_io *, int);
 typedef void (*lifeline_ev_timer_cb)(struct ev_loop *, ev_timer *, int);
@@ -23,6 +21,13 @@ static inline void lifeline_ev_async_init(ev_async *w, lifeline_ev_async_cb cb) 
 static inline void lifeline_ev_signal_init(ev_signal *w, lifeline_ev_signal_cb cb, int signum) { ev_signal_init(w, cb, signum); }
 static inline void lifeline_ev_prepare_init(ev_prepare *w, lifeline_ev_prepare_cb cb) { ev_prepare_init(w, cb); }
 static inline int lifeline_ev_is_active(const void *w) { return ev_is_active((const ev_watcher *)w); }
+
+// accept4 is a GNU extension that Swift's Glibc module (built without _GNU_SOURCE)
+// does not declare; defining _GNU_SOURCE here would change fd_set and clash with it.
+#ifndef __USE_GNU
+extern int accept4(int fd, struct sockaddr *restrict address, socklen_t *restrict length, int flags);
+#endif
+static inline int lifeline_accept4(int fd, struct sockaddr *address, socklen_t *length, int flags) { return accept4(fd, address, length, flags); }
 
 static const int LIFELINE_EV_READ = EV_READ;
 static const int LIFELINE_EV_WRITE = EV_WRITE;

@@ -237,6 +237,18 @@ final class HTTPRequestParserTests: XCTestCase {
         XCTAssertEqual(request(Self.head(target: "//a/b"))?.path, "//a/b")
     }
 
+    func testDotSegmentsAreRefused() {
+        for target in ["/../admin", "/a/./b", "/a/..", "/%2e%2e/admin", "/%2E./x", "ws://h/a/../b", "/..?q=1"] {
+            guard case .reject(let rejection) = parse(Self.head(target: target)) else {
+                return XCTFail("\(target) was accepted")
+            }
+            XCTAssertEqual(rejection.status, 400, target)
+        }
+        for target in ["/a..b/c", "/.hidden", "/x?path=/../y", "/..."] {
+            XCTAssertNotNil(request(Self.head(target: target)), target)
+        }
+    }
+
     func testResultIsRememberedAfterDecision() {
         var parser = UpgradeRequestParser()
         let bad = Array("GET / HTTP/1.0\r\n\r\n".utf8)

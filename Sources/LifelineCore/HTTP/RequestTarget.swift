@@ -17,4 +17,16 @@ enum RequestTarget {
         let tail = rest[pathStart...]
         return tail.first == "?" ? "/" + tail : String(tail)
     }
+
+    /// True when the path (before any query) has a "." or ".." segment, plain or
+    /// percent-encoded. Appended to the upstream URL's path such a segment could climb
+    /// out of it (`/api/ws` + `/../admin`), and Lifeline may add credentials
+    /// (`upstream.headers`) that were never meant for other paths, so it is refused.
+    static func hasDotSegment(_ path: String) -> Bool {
+        let pathOnly = path.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+        return pathOnly.split(separator: "/", omittingEmptySubsequences: false).contains { segment in
+            let decoded = segment.lowercased().replacing("%2e", with: ".")
+            return decoded == "." || decoded == ".."
+        }
+    }
 }

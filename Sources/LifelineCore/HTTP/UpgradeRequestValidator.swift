@@ -6,6 +6,9 @@ enum UpgradeRequestValidator {
         guard let path = RequestTarget.path(of: target) else {
             return .failure(.badRequest("unsupported request target form"))
         }
+        if RequestTarget.hasDotSegment(path) {
+            return .failure(.badRequest("dot segments in the request path are refused"))
+        }
         switch headers.count(named: "Host") {
         case 0: return .failure(.badRequest("missing Host header"))
         case 1: break

@@ -12,10 +12,11 @@ enum Resolver {
             completion(.success([literal]))
             return
         }
-        let box = UncheckedBox(completion)
+        let box = UncheckedBox((loop, completion))
         DispatchQueue.global().async {
             let result = lookUp(host: host, port: port)
-            loop.post { box.value(result) }
+            let (loop, completion) = box.value
+            loop.post { completion(result) }
         }
     }
 

@@ -1,3 +1,4 @@
+import CLibev
 import Glibc
 
 /// The POSIX socket calls Lifeline makes, normalised at the boundary: flags and
@@ -34,7 +35,7 @@ enum Socket {
         var address = SocketAddress()
         address.length = socklen_t(MemoryLayout<sockaddr_storage>.size)
         let fd = withUnsafeMutablePointer(to: &address.storage) {
-            accept4(listener, UnsafeMutableRawPointer($0).assumingMemoryBound(to: sockaddr.self), &address.length, nonBlockingCloexec)
+            lifeline_accept4(listener, UnsafeMutableRawPointer($0).assumingMemoryBound(to: sockaddr.self), &address.length, nonBlockingCloexec)
         }
         if fd >= 0 { return .success((fd, address)) }
         let code = errno

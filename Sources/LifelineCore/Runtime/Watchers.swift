@@ -61,3 +61,22 @@ enum IOEvents {
     static let read = LIFELINE_EV_READ
     static let write = LIFELINE_EV_WRITE
 }
+
+/// An `ev_signal` at a stable heap address whose `data` points at its owner. Signals go
+/// through the default loop, never through ad-hoc handlers.
+struct SignalWatcher {
+    let pointer: UnsafeMutablePointer<ev_signal>
+
+    init(owner: AnyObject, signal: Int32, callback: lifeline_ev_signal_cb) {
+        pointer = .allocate(capacity: 1)
+        lifeline_ev_signal_init(pointer, callback, signal)
+        pointer.pointee.data = Unmanaged.passUnretained(owner).toOpaque()
+    }
+
+    var signal: Int32 { pointer.pointee.signum }
+
+    func start(loop: OpaquePointer) {
+        ev_signal_start(loop, pointer)
+        ev_unref(loop) // a signal watcher alone does not keep the loop alive
+    }
+}

@@ -1,0 +1,43 @@
+/// An invalid configuration: which JSON path is wrong and the complete
+/// one-line message for the operator, e.g.
+/// `config error: upstream.ping_interval_seconds = 0.01 (must be between 0.1 and 86400, or 0 (off))`.
+/// `main` prints `description` and exits 2 (spec §1); a SIGHUP reload logs it.
+public struct ConfigError: Error, Equatable, CustomStringConvertible, Sendable {
+    /// The JSON path of the offending key (`upstream.reconnect.jitter`); "" for
+    /// problems with the file as a whole (unreadable, not JSON).
+    public var path: String
+    /// The full `config error: ...` line.
+    public var description: String
+
+    public init(path: String, description: String) {
+        self.path = path
+        self.description = description
+    }
+
+    /// `config error: PATH = VALUE (RULE)`.
+    static func invalid(_ path: String, _ value: JSONValue, _ rule: String) -> ConfigError {
+        ConfigError(path: path, description: "config error: \(path) = \(render(value)) (\(rule))")
+    }
+
+    /// `config error: PATH is required` (optionally with the condition that requires it).
+    static func missing(_ path: String, when condition: String? = nil) -> ConfigError {
+        let suffix = condition.map { " when \($0)" } ?? ""
+        return ConfigError(path: path, description: "config error: \(path) is required\(suffix)")
+    }
+
+    /// `config error: FILE: REASON`, for the file as a whole.
+    static func file(_ file: String, _ reason: String) -> ConfigError {
+        ConfigError(path: "", description: "config error: \(file): \(reason)")
+    }
+
+    /// The same error with a note saying which environment variable supplied the value.
+    func fromEnvironment(_ variable: String) -> ConfigError {
+        ConfigError(path: path, description: description + " [from environment variable \(variable)]")
+    }
+
+    /// Bad values are echoed as compact JSON, cut short when long.
+    static func render(_ value: JSONValue) -> String {
+        let text = JSONWriter.compact(value)
+        return text.count > 100 ? String(text.prefix(97)) + "..." : text
+    }
+}
