@@ -177,7 +177,8 @@ def main():
                      "lifeline_commit": os.environ.get("LIFELINE_COMMIT"),
                      "lifeline_bin": os.environ.get("LIFELINE_BIN") or None},
         "params": {"duration_s": float(os.environ.get("DURATION", "0")), "warmup_s": float(os.environ.get("WARMUP", "0")),
-                   "repeat": int(os.environ.get("REPEAT", "1"))},
+                   "repeat": int(os.environ.get("REPEAT", "1")),
+                   "nice": int(os.environ.get("NICE", "0"))},
         "summary": summary,
         "runs": [{k: v for k, v in r.items() if k != "derived"} for r in runs],
     }
