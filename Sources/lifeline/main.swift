@@ -36,6 +36,6 @@ case .success(.demo):
 case .success(.run(let path)):
     let configuration = loadConfiguration(path)
     Logger.shared.apply(configuration.log)
-    let server = Server(configuration: configuration)
+    let server = Server(configuration: configuration, configPath: path, environment: environment)
     exit(server.run())
 }

@@ -9,12 +9,18 @@ final class Connection {
 
     let fd: Int32
     let role: Role
-    unowned(unsafe) let loop: EventLoop
+    let loop: EventLoop
     /// Receives this connection's events; set right after creation, outlives the connection.
     unowned(unsafe) var session: ProxySession!
     var out = OutboundQueue()
     /// Bytes of an incomplete frame header or control frame carried to the next read.
     var carry = CarryBuffer()
+    /// Keep-alive state of this connection (nil while pings are off or before the relay opens).
+    var heartbeat: Heartbeat?
+    /// Places in the loop's keep-alive deadline lists.
+    var pingLink = DeadlineLink()
+    var pongLink = DeadlineLink()
+    unowned(unsafe) var keepAlive: KeepAliveScheduler?
     /// A non-blocking connect is in progress (upstream only).
     private(set) var isConnecting = false
     private(set) var isClosed = false
@@ -83,6 +89,8 @@ final class Connection {
     func close() {
         guard !isClosed else { return }
         isClosed = true
+        keepAlive?.untrack(self)
+        keepAlive = nil
         watcher.watch(0, loop: loop.raw)
         out.discardAll()
         carry.release()

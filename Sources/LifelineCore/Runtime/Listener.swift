@@ -8,7 +8,7 @@ import Glibc
 final class Listener {
     let fd: Int32
     let address: SocketAddress
-    unowned(unsafe) let loop: EventLoop
+    let loop: EventLoop
     private var watcher: IOWatcher!
     private var pauseTimer: TimerWatcher!
     private let onAccept: (Int32, SocketAddress) -> Void

@@ -4,12 +4,17 @@ import Glibc
 /// close handshake, protocol errors answered with the RFC code, lost connections
 /// reported to the other side, and every socket closed within the close timeout.
 extension ProxySession {
-    /// The app sent a close frame: relay it upstream, whose answer completes the app's handshake.
+    /// The app sent a close frame. If it opens the close, it is relayed upstream and
+    /// upstream's answer completes the app's handshake; if it answers upstream's close,
+    /// upstream gets its own close echoed. Either way each peer hears its own status
+    /// code back, as RFC 6455 §5.5.1 has it, whatever the other peer answered.
     func appSentClose(_ payload: UnsafeRawBufferPointer) {
         closing.receivedFromApp = true
+        appClosePayload = Array(payload)
         noteEnd(payload, default: "client closed")
         if let upstream, !upstream.isClosed, !closing.sentToUpstream {
-            sendClose(payload, to: upstream)
+            let reply = closing.receivedFromUpstream ? upstreamClosePayload : appClosePayload
+            reply.withUnsafeBytes { sendClose($0, to: upstream) }
             closing.sentToUpstream = true
         } else if !closing.sentToApp {
             sendClose(payload, to: downstream)
@@ -18,13 +23,15 @@ extension ProxySession {
         armCloseTimer()
     }
 
-    /// Upstream sent a close frame. In v1 of the relay it is passed to the app
-    /// (reconnecting instead comes with upstream replacement, spec §4).
+    /// Upstream sent a close frame: the mirror of `appSentClose`. In this version the
+    /// session then ends (reconnecting instead comes with upstream replacement, spec §4).
     func upstreamSentClose(_ payload: UnsafeRawBufferPointer) {
         closing.receivedFromUpstream = true
+        upstreamClosePayload = Array(payload)
         noteEnd(payload, default: "upstream closed")
         if !closing.sentToApp && !downstream.isClosed {
-            sendClose(payload, to: downstream)
+            let reply = closing.receivedFromApp ? appClosePayload : upstreamClosePayload
+            reply.withUnsafeBytes { sendClose($0, to: downstream) }
             closing.sentToApp = true
         } else if let upstream, !closing.sentToUpstream {
             sendClose(payload, to: upstream)
@@ -34,6 +41,7 @@ extension ProxySession {
     }
 
     func appViolatedProtocol(_ code: CloseCode, reason: String) {
+        worker.metrics.protocolError(side: .downstream, code: code.rawValue)
         Logger.shared.info("downstream.protocol_error", ["session": .int(Int(id)), "code": .int(Int(code.rawValue)), "reason": .string(reason)])
         endCode = code.rawValue
         endReason = reason
@@ -50,6 +58,7 @@ extension ProxySession {
     }
 
     func upstreamViolatedProtocol(_ code: CloseCode, reason: String) {
+        worker.metrics.protocolError(side: .upstream, code: code.rawValue)
         Logger.shared.warn("upstream.protocol_error", ["session": .int(Int(id)), "code": .int(Int(code.rawValue)), "reason": .string(reason)])
         if let upstream, !closing.sentToUpstream {
             sendClose(code: code, reason: reason, to: upstream)
@@ -126,10 +135,14 @@ extension ProxySession {
         finishIfBothClosed()
     }
 
-    private func armCloseTimer() {
-        guard !closeTimerArmed else { return }
-        closeTimerArmed = true
-        timer.arm(after: settings.closeTimeout, loop: loop.raw)
+    /// Bounds the close handshake: when it fires, whatever is still open is closed.
+    /// A shorter bound given later wins over a longer one armed earlier.
+    func armCloseTimer(after seconds: Double? = nil) {
+        let delay = seconds ?? settings.closeTimeout
+        let deadline = loop.now + delay
+        guard deadline < closeDeadline else { return }
+        closeDeadline = deadline
+        timer.arm(after: delay, loop: loop.raw)
     }
 
     /// Queues a close frame carrying `payload` (already valid: a received close, relayed).

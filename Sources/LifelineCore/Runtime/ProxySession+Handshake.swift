@@ -27,6 +27,7 @@ extension ProxySession {
             case .needMore:
                 return
             case .reject(let rejection):
+                worker.metrics.handshakeFailure(status: rejection.status)
                 Logger.shared.info("downstream.rejected", ["client": .string(peer.description), "status": .int(rejection.status), "reason": .string(rejection.reason)])
                 refuse(status: rejection.status, reason: rejection.reason, extraHeaders: rejection.extraHeaders)
             case .request(let request, let headLength):
@@ -125,6 +126,8 @@ extension ProxySession {
         case .switching(let response, let headLength):
             openRelay(response: response, headLength: headLength)
         case .refused(let response, let body):
+            worker.metrics.handshakeFailure(status: response.status)
+            worker.metrics.connectFailure(reason: "http_status")
             Logger.shared.info("upstream.refused", ["session": .int(Int(id)), "status": .int(response.status)])
             upstream?.close()
             upstream = nil
@@ -139,7 +142,12 @@ extension ProxySession {
     private func openRelay(response: UpgradeResponse, headLength: Int) {
         guard let request = handshake.request, let upstream else { return }
         phase = .open
+        relayOpenedAt = loop.now
         timer.disarm(loop: loop.raw)
+        worker.metrics.sessions.add(1)
+        worker.metrics.sessionsTotal.add(1)
+        worker.metrics.upstreamConnections.add(1)
+        upstreamCounted = true
         let accept = WebSocketAccept.compute(key: request.key)
         downstream.out.appendOpaque(HTTPResponses.switchingProtocols(accept: accept, subprotocol: response.subprotocol))
         Logger.shared.info("session.open", [
@@ -150,6 +158,7 @@ extension ProxySession {
         let fromUpstreamEarly = Array(handshake.responseBytes[headLength...])
         let fromAppEarly = handshake.pipelinedAppBytes
         handshake = HandshakeState()
+        startKeepAlive()
         relayEarlyBytes(fromUpstreamEarly, from: upstream)
         relayEarlyBytes(fromAppEarly, from: downstream)
         updateReading()
@@ -173,6 +182,8 @@ extension ProxySession {
     }
 
     func failUpstreamHandshake(status: Int, reason: String) {
+        worker.metrics.handshakeFailure(status: status)
+        worker.metrics.connectFailure(reason: status == 504 ? "timeout" : "unreachable")
         Logger.shared.warn("upstream.handshake_failed", ["session": .int(Int(id)), "status": .int(status), "reason": .string(reason)])
         upstream?.close()
         upstream = nil

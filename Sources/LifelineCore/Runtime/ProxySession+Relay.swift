@@ -57,10 +57,10 @@ extension ProxySession {
                     Masking.copy(from: chunk.baseAddress!, to: destination, count: chunk.count, key: upstreamMaskKey, offset: upstreamMaskOffset)
                     upstream.out.commit(chunk.count)
                     upstreamMaskOffset += chunk.count
-                    worker.stats.bytesUp += chunk.count
+                    worker.metrics.bytes(.up).add(chunk.count)
                 }
                 if frameEnd { frameOpenTowardUpstream = false }
-                if messageEnd { worker.stats.messagesUp += 1 }
+                if messageEnd { worker.metrics.messages(.up).add(); messagesUp += 1 }
             case .control(let header, let payload):
                 switch header.opcode {
                 case .ping:
@@ -68,8 +68,10 @@ extension ProxySession {
                 case .close:
                     appSentClose(UnsafeRawBufferPointer(payload))
                     return count
+                case .pong:
+                    pongArrived(UnsafeRawBufferPointer(payload), on: downstream)
                 default:
-                    break // pongs from the app: the keep-alive engine will read them
+                    break
                 }
             case .failure(let code, let reason):
                 appViolatedProtocol(code, reason: reason)
@@ -95,10 +97,10 @@ extension ProxySession {
                 guard canSend(to: downstream, sentClose: closing.sentToApp) else { continue }
                 if chunk.count > 0 {
                     downstream.out.append(UnsafeRawBufferPointer(chunk))
-                    worker.stats.bytesDown += chunk.count
+                    worker.metrics.bytes(.down).add(chunk.count)
                 }
                 if frameEnd { frameOpenTowardApp = false }
-                if messageEnd { worker.stats.messagesDown += 1 }
+                if messageEnd { worker.metrics.messages(.down).add(); messagesDown += 1 }
             case .control(let header, let payload):
                 switch header.opcode {
                 case .ping:
@@ -106,6 +108,8 @@ extension ProxySession {
                 case .close:
                     upstreamSentClose(UnsafeRawBufferPointer(payload))
                     return count
+                case .pong:
+                    if let upstream { pongArrived(UnsafeRawBufferPointer(payload), on: upstream) }
                 default:
                     break
                 }

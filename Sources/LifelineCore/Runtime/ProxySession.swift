@@ -13,7 +13,7 @@ final class ProxySession {
 
     let id: UInt64
     unowned(unsafe) let worker: Worker
-    unowned(unsafe) let loop: EventLoop
+    let loop: EventLoop
     let settings: SessionSettings
     let downstream: Connection
     var upstream: Connection?
@@ -32,7 +32,10 @@ final class ProxySession {
     var appPausedForBackpressure = false
     var upstreamPausedForBackpressure = false
     var closing = CloseHandshake()
-    var closeTimerArmed = false
+    /// The close payloads each peer sent, echoed back to it when the handshake completes.
+    var appClosePayload: [UInt8] = []
+    var upstreamClosePayload: [UInt8] = []
+    var closeDeadline = Double.infinity
     var appWriteShutDown = false
     /// A frame's header has been relayed but not all of its payload yet: no close frame may follow now.
     var frameOpenTowardUpstream = false
@@ -40,6 +43,12 @@ final class ProxySession {
     /// The close code that ended the session, for the log.
     var endCode: UInt16?
     var endReason = ""
+    /// Loop time the relay opened (the upstream connection's age starts here too).
+    var relayOpenedAt: Double?
+    /// This session's upstream connection is counted in `lifeline_upstream_connections`.
+    var upstreamCounted = false
+    var messagesUp = 0
+    var messagesDown = 0
 
     init(id: UInt64, fd: Int32, peer: SocketAddress, worker: Worker) {
         self.id = id
@@ -96,6 +105,7 @@ final class ProxySession {
     fileprivate func timerFired() {
         switch phase {
         case .readingRequest:
+            worker.metrics.handshakeFailure(status: 408)
             refuse(status: 408, reason: "the upgrade request did not arrive within \(settings.handshakeTimeout) s")
         case .connecting, .awaitingResponse:
             failUpstreamHandshake(status: 504, reason: "upstream did not complete the handshake within \(settings.connectTimeout) s")
@@ -126,10 +136,14 @@ final class ProxySession {
 
     private func finish() {
         guard phase != .finished else { return }
-        let wasOpen = handshake.request == nil && phase != .lingering && phase != .readingRequest
+        let wasOpen = relayOpenedAt != nil
         phase = .finished
         timer.disarm(loop: loop.raw)
+        retireHeartbeat(downstream)
+        if let upstream { retireHeartbeat(upstream) }
+        if upstreamCounted { worker.metrics.upstreamConnections.add(-1); upstreamCounted = false }
         if wasOpen {
+            worker.metrics.sessions.add(-1)
             Logger.shared.info("session.close", [
                 "session": .int(Int(id)),
                 "client": .string(peer.description),
@@ -139,6 +153,20 @@ final class ProxySession {
             ])
         }
         worker.sessionFinished(self)
+    }
+
+    /// What `/connections` shows of this session (spec §5).
+    func snapshot() -> SessionSnapshot {
+        let now = loop.now
+        let down = downstream.heartbeat
+        let up = upstream?.heartbeat
+        return SessionSnapshot(
+            id: id, client: peer.description, ageSeconds: now - openedAt,
+            downstreamState: down?.health.rawValue ?? "ok", downstreamMissedPongs: down?.consecutiveMisses ?? 0,
+            downstreamRTTSeconds: down?.lastRTT, upstreamAgeSeconds: relayOpenedAt.map { now - $0 },
+            upstreamState: upstream == nil || upstream!.isClosed ? "closed" : (up?.health.rawValue ?? "ok"),
+            upstreamMissedPongs: up?.consecutiveMisses ?? 0, upstreamRTTSeconds: up?.lastRTT,
+            rotations: 0, messagesUp: messagesUp, messagesDown: messagesDown)
     }
 
     /// Sends a plain HTTP status to a client that cannot be served (e.g. over max_connections).

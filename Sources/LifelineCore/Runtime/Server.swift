@@ -1,22 +1,31 @@
 import CLibev
-import Glibc
+import Foundation
 
-/// The running proxy: owns the workers, the signal watchers and the shutdown sequence
-/// (spec §8). SIGTERM/SIGINT stop accepting and drain: every app gets 1001 after its
-/// queued data, and the process exits when the last session is gone or the grace
-/// period ends; a second signal exits at once.
+/// The running proxy: owns the worker threads (one libev loop each, sharing the listen
+/// port through SO_REUSEPORT), the main thread's loop with the signal watchers and the
+/// admin server, and the shutdown and reload sequences of spec §8.
+///
+/// SIGTERM/SIGINT: stop accepting, `/readyz` turns 503, every app gets 1001 after its
+/// queued data, exit when the last session is gone or the grace period ends; a second
+/// signal exits at once. SIGHUP: reload the file; live sessions take the new ping, pong
+/// and log settings; an invalid file is logged and the running configuration kept.
 public final class Server {
-    public let configuration: Configuration
-    private let loop: EventLoop
-    private let worker: Worker
+    public private(set) var configuration: Configuration
+    private let configPath: String?
+    private let environment: [String: String]
+    let mainLoop: EventLoop
+    private(set) var workers: [Worker] = []
+    private var admin: AdminServer?
     private var signals: [SignalWatcher] = []
     private var graceTimer: TimerWatcher!
-    private var draining = false
+    private(set) var isDraining = false
+    private var drainedWorkers = 0
 
-    public init(configuration: Configuration) {
+    public init(configuration: Configuration, configPath: String? = nil, environment: [String: String] = [:]) {
         self.configuration = configuration
-        loop = EventLoop(useDefaultLoop: true)
-        worker = Worker(configuration: configuration, loop: loop)
+        self.configPath = configPath
+        self.environment = environment
+        mainLoop = EventLoop(useDefaultLoop: true)
     }
 
     /// Binds, serves until drained, and returns the process exit code.
@@ -25,34 +34,57 @@ public final class Server {
             Logger.shared.error("config.unsupported", ["reason": .string(unsupported)])
             return 1
         }
-        if configuration.workers > 1 {
-            Logger.shared.warn("workers.single_loop", ["configured": .int(configuration.workers), "reason": .string("this build runs one event loop")])
+        let count = configuration.workers
+        let limit = ConnectionLimit(maximum: configuration.downstream.maxConnections)
+        var address: SocketAddress?
+        for index in 0..<count {
+            let worker = Worker(configuration: configuration, loop: EventLoop(useDefaultLoop: false),
+                                index: index, count: count, connectionLimit: limit)
+            do {
+                address = try worker.listen(reusePort: count > 1)
+            } catch {
+                Logger.shared.error("listen.failed", ["address": .string(configuration.listen.description), "error": .string("\(error)")])
+                return 1
+            }
+            worker.onDrained = { [unowned self] in self.mainLoop.post { self.workerDrained() } }
+            workers.append(worker)
         }
-        let address: SocketAddress
-        do {
-            address = try worker.listen(reusePort: configuration.workers > 1)
-        } catch {
-            Logger.shared.error("listen.failed", ["address": .string(configuration.listen.description), "error": .string("\(error)")])
-            return 1
+        if let adminAddress = configuration.adminListen {
+            do {
+                let bound = try Worker.resolveListenAddress(adminAddress)
+                admin = try AdminServer(address: bound, loop: mainLoop) { [unowned self] request, respond in
+                    self.handleAdmin(request, respond: respond)
+                }
+            } catch {
+                Logger.shared.error("listen.failed", ["address": .string(adminAddress.description), "error": .string("\(error)")])
+                return 1
+            }
         }
-        for number in [SIGTERM, SIGINT] {
+        for number in [SIGTERM, SIGINT, SIGHUP] {
             let watcher = SignalWatcher(owner: self, signal: number, callback: serverSignalCallback)
-            watcher.start(loop: loop.raw)
+            watcher.start(loop: mainLoop.raw)
             signals.append(watcher)
         }
         graceTimer = TimerWatcher(owner: self, callback: serverGraceCallback)
-        worker.onDrained = { [unowned self] in self.finishShutdown(reason: "drained") }
+        for worker in workers {
+            let box = UncheckedBox(worker.loop)
+            let thread = Thread { box.value.run() }
+            thread.name = "lifeline-worker-\(worker.index)"
+            thread.start()
+        }
         Logger.shared.info("listening", [
-            "address": .string(address.description),
+            "address": .string(address?.description ?? configuration.listen.description),
+            "admin": admin.map { .string($0.boundAddress.description) } ?? .null,
             "upstream": .string(configuration.upstream.url.original),
+            "workers": .int(count),
             "version": .string(LifelineVersion.string),
         ])
-        loop.run()
+        mainLoop.run()
         return 0
     }
 
-    /// Settings the configuration accepts (spec §2) that this build cannot honour yet; refusing
-    /// to start beats speaking plaintext to a TLS port.
+    /// Settings the configuration accepts (spec §2) that this build cannot honour yet;
+    /// refusing to start beats speaking plaintext to a TLS port.
     static func unsupportedFeature(in configuration: Configuration) -> String? {
         if configuration.upstream.url.isTLS { return "upstream.url uses wss://, and TLS is not built in yet" }
         if configuration.downstream.tls != nil { return "downstream.tls is set, and TLS is not built in yet" }
@@ -60,27 +92,51 @@ public final class Server {
     }
 
     fileprivate func signalled(_ number: Int32) {
-        if draining {
-            Logger.shared.warn("shutdown.forced", ["signal": .int(Int(number)), "sessions": .int(worker.sessionCount)])
+        if number == SIGHUP { return reload() }
+        if isDraining {
+            Logger.shared.warn("shutdown.forced", ["signal": .int(Int(number))])
             exit(0)
         }
-        draining = true
+        isDraining = true
         Logger.shared.info("shutdown.draining", [
-            "signal": .int(Int(number)), "sessions": .int(worker.sessionCount),
+            "signal": .int(Int(number)), "sessions": .int(workers.reduce(0) { $0 + $1.metrics.sessions.value }),
             "grace_seconds": .double(configuration.shutdownGraceSeconds),
         ])
-        worker.beginDrain()
-        if worker.sessionCount == 0 {
-            finishShutdown(reason: "drained")
-        } else {
-            graceTimer.arm(after: configuration.shutdownGraceSeconds, loop: loop.raw)
-        }
+        graceTimer.arm(after: configuration.shutdownGraceSeconds, loop: mainLoop.raw)
+        for worker in workers { worker.loop.post { worker.beginDrain() } }
+    }
+
+    private func workerDrained() {
+        drainedWorkers += 1
+        if drainedWorkers == workers.count { finishShutdown(reason: "drained") }
     }
 
     fileprivate func finishShutdown(reason: String) {
-        Logger.shared.info("shutdown.complete", ["reason": .string(reason), "sessions_left": .int(worker.sessionCount)])
-        loop.stop()
+        Logger.shared.info("shutdown.complete", ["reason": .string(reason)])
         exit(0)
+    }
+
+    private func reload() {
+        guard let configPath else { return }
+        let reloaded: Configuration
+        do {
+            reloaded = try Configuration.load(path: configPath, environment: environment)
+        } catch {
+            let path = (error as? ConfigError)?.path ?? ""
+            Logger.shared.error("config.reload_failed", ["path": .string(path), "error": .string("\(error)")])
+            return
+        }
+        if let unsupported = Server.unsupportedFeature(in: reloaded) {
+            Logger.shared.error("config.reload_failed", ["path": .string(""), "error": .string(unsupported)])
+            return
+        }
+        if reloaded.listen != configuration.listen || reloaded.adminListen != configuration.adminListen || reloaded.workers != configuration.workers {
+            Logger.shared.warn("config.restart_needed", ["reason": .string("listen, admin_listen and workers change only on restart")])
+        }
+        configuration = reloaded
+        Logger.shared.apply(reloaded.log)
+        for worker in workers { worker.loop.post { worker.apply(reloaded) } }
+        Logger.shared.info("config.reloaded", ["file": .string(configPath)])
     }
 }
 

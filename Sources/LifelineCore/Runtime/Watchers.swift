@@ -75,8 +75,8 @@ struct SignalWatcher {
 
     var signal: Int32 { pointer.pointee.signum }
 
+    /// Starts watching; the watcher keeps the (main) loop running, as it should.
     func start(loop: OpaquePointer) {
         ev_signal_start(loop, pointer)
-        ev_unref(loop) // a signal watcher alone does not keep the loop alive
     }
 }

@@ -1,29 +1,43 @@
+import CLibev
 import Glibc
 
-/// One event loop's share of the proxy: its listener, its sessions and the configuration
-/// they run with. Everything here is confined to the loop's thread.
+/// One event loop's share of the proxy: its listener, its sessions, its metrics, its
+/// keep-alive deadline lists and the configuration its sessions run with. Everything here
+/// is confined to the loop's thread; other threads reach it through `loop.post`.
 public final class Worker {
     public let loop: EventLoop
+    public let metrics = WorkerMetrics()
+    public let index: Int
     public private(set) var configuration: Configuration
-    let settings: SessionSettings
+    private(set) var settings: SessionSettings
+    private(set) var keepAlive: KeepAliveScheduler!
+    private let connectionLimit: ConnectionLimit
     private var listener: Listener?
     private var sessions: [UInt64: ProxySession] = [:]
     private var nextSessionID: UInt64
     private let sessionIDStride: UInt64
-    public var stats = RelayStats()
     public private(set) var isDraining = false
+    /// Called (on this loop) once the last session is gone during a drain.
+    public var onDrained: (() -> Void)?
 
     /// - Parameters:
-    ///   - index/count: this worker's place among the workers, so session ids never collide.
-    public init(configuration: Configuration, loop: EventLoop, index: Int = 0, count: Int = 1) {
+    ///   - index, count: this worker's place among the workers, so session ids never collide.
+    ///   - connectionLimit: shared by all workers (`downstream.max_connections`).
+    public init(configuration: Configuration, loop: EventLoop, index: Int = 0, count: Int = 1,
+                connectionLimit: ConnectionLimit? = nil) {
         self.configuration = configuration
         self.settings = SessionSettings(configuration)
         self.loop = loop
+        self.index = index
+        self.connectionLimit = connectionLimit ?? ConnectionLimit(maximum: configuration.downstream.maxConnections)
         nextSessionID = UInt64(index + 1)
         sessionIDStride = UInt64(count)
+        keepAlive = KeepAliveScheduler(loop: loop) { connection in
+            connection.session.heartbeatDue(connection)
+        }
     }
 
-    /// Binds the downstream listener. Returns the bound address (port 0 resolved).
+    /// Binds the downstream listener (before the loop's thread starts). Returns the bound address.
     @discardableResult
     public func listen(reusePort: Bool) throws -> SocketAddress {
         let address = try Worker.resolveListenAddress(configuration.listen)
@@ -51,11 +65,50 @@ public final class Worker {
         guard !isDraining else { return }
         isDraining = true
         listener?.stop()
-        for session in sessions.values { session.goAway() }
+        for session in Array(sessions.values) { session.goAway() }
+        if sessions.isEmpty { onDrained?() }
+    }
+
+    /// A reloaded configuration (SIGHUP): ping, pong and lifetime settings reach live
+    /// sessions; new sessions use all of it. Listener changes need a restart.
+    public func apply(_ newConfiguration: Configuration) {
+        let downstreamChanged = newConfiguration.downstream.heartbeat != configuration.downstream.heartbeat
+        let upstreamChanged = newConfiguration.upstream.heartbeat != configuration.upstream.heartbeat
+        configuration = newConfiguration
+        settings = SessionSettings(newConfiguration)
+        if downstreamChanged {
+            keepAlive.rebuild(role: .downstream) { $0.session.reconfigureKeepAlive($0, newConfiguration.downstream.heartbeat) }
+            for session in sessions.values where session.downstream.heartbeat == nil {
+                session.reconfigureKeepAlive(session.downstream, newConfiguration.downstream.heartbeat)
+            }
+        }
+        if upstreamChanged {
+            keepAlive.rebuild(role: .upstream) { $0.session.reconfigureKeepAlive($0, newConfiguration.upstream.heartbeat) }
+            for session in sessions.values {
+                if let upstream = session.upstream, upstream.heartbeat == nil {
+                    session.reconfigureKeepAlive(upstream, newConfiguration.upstream.heartbeat)
+                }
+            }
+        }
+    }
+
+    /// Every session as `/connections` shows it.
+    public func snapshots() -> [SessionSnapshot] {
+        sessions.values.filter { $0.relayOpenedAt != nil }.map { $0.snapshot() }
+    }
+
+    /// Publishes the wall-clock time of this worker's oldest live upstream connection.
+    public func refreshOldestUpstream() {
+        let oldest = sessions.values.compactMap { session -> Double? in
+            guard let upstream = session.upstream, !upstream.isClosed else { return nil }
+            return session.relayOpenedAt
+        }.min()
+        metrics.oldestUpstreamConnectedAt.set(oldest.map { ev_time() - (loop.now - $0) } ?? 0)
     }
 
     private func accepted(fd: Int32, peer: SocketAddress) {
-        guard sessions.count < configuration.downstream.maxConnections, !isDraining else {
+        guard !isDraining, connectionLimit.acquire() else {
+            metrics.handshakeFailure(status: 503)
             ProxySession.refuse(fd: fd, status: 503, loop: loop)
             return
         }
@@ -63,31 +116,19 @@ public final class Worker {
         nextSessionID += sessionIDStride
         let session = ProxySession(id: id, fd: fd, peer: peer, worker: self)
         sessions[id] = session
-        stats.sessionsOpened += 1
         session.start()
     }
 
     func sessionFinished(_ session: ProxySession) {
         guard let removed = sessions.removeValue(forKey: session.id) else { return }
+        connectionLimit.release()
         loop.releaseLater(removed)
         if isDraining && sessions.isEmpty { onDrained?() }
     }
-
-    /// Called once the last session is gone during a drain.
-    public var onDrained: (() -> Void)?
 }
 
 @available(*, unavailable)
 extension Worker: Sendable {}
-
-/// Counters of what this worker relayed (the metrics registry reads them).
-public struct RelayStats {
-    public var sessionsOpened = 0
-    public var messagesUp = 0
-    public var messagesDown = 0
-    public var bytesUp = 0
-    public var bytesDown = 0
-}
 
 /// What a session needs from the configuration, computed once per configuration.
 struct SessionSettings {

@@ -1,0 +1,216 @@
+"""Helpers shared by the end-to-end tests: asyncio websockets clients with
+bounded time, and raw-socket HTTP/WebSocket for input a real client won't send."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import os
+import socket
+import struct
+import time
+from typing import Any, Awaitable, TypeVar
+
+from websockets.asyncio.client import ClientConnection, connect
+
+T = TypeVar("T")
+
+# Upper bound on one test's asyncio scenario.
+SCENARIO_TIMEOUT = 60.0
+
+
+def run(coro: Awaitable[T], timeout: float = SCENARIO_TIMEOUT) -> T:
+    """Run an async scenario on a fresh event loop, bounded in time."""
+
+    async def bounded() -> T:
+        return await asyncio.wait_for(coro, timeout)
+
+    return asyncio.run(bounded())
+
+
+def client(url: str, **kwargs: Any):
+    """websockets.connect with test defaults: no compression offer, no proxy,
+    no client pings, large max_size, short timeouts."""
+    options: dict[str, Any] = dict(
+        compression=None,
+        proxy=None,
+        ping_interval=None,
+        max_size=64 * 1024 * 1024,
+        open_timeout=5,
+        close_timeout=3,
+    )
+    options.update(kwargs)
+    return connect(url, **options)
+
+
+async def recv(ws: ClientConnection, timeout: float = 5.0) -> str | bytes:
+    return await asyncio.wait_for(ws.recv(), timeout)
+
+
+async def echo_ok(url: str, payload: str = "still serving") -> None:
+    """A normal client is served: connect, one message round trip, clean close."""
+    async with client(url) as ws:
+        await ws.send(payload)
+        got = await recv(ws)
+        assert got == payload, f"echo returned {got!r}, sent {payload!r}"
+
+
+def assert_serving(url: str) -> None:
+    run(echo_ok(url), timeout=15)
+
+
+# -- raw sockets -------------------------------------------------------------
+
+
+def raw_connect(port: int, timeout: float = 5.0) -> socket.socket:
+    sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    sock.settimeout(timeout)
+    return sock
+
+
+def upgrade_request(path: str = "/", host: str = "127.0.0.1", extra: str = "") -> tuple[bytes, str]:
+    key = base64.b64encode(os.urandom(16)).decode()
+    req = (
+        f"GET {path} HTTP/1.1\r\n"
+        f"Host: {host}\r\n"
+        "Upgrade: websocket\r\n"
+        "Connection: Upgrade\r\n"
+        f"Sec-WebSocket-Key: {key}\r\n"
+        "Sec-WebSocket-Version: 13\r\n"
+        f"{extra}"
+        "\r\n"
+    )
+    return req.encode(), key
+
+
+def read_http_head(sock: socket.socket, limit: int = 65536) -> tuple[int, bytes, bytes]:
+    """Read an HTTP response head. Returns (status, head, bytes after the head).
+    Raises AssertionError if the connection closes before a full status line."""
+    buf = b""
+    while b"\r\n\r\n" not in buf:
+        try:
+            chunk = sock.recv(65536)
+        except ConnectionResetError:
+            chunk = b""
+        if not chunk:
+            break
+        buf += chunk
+        assert len(buf) <= limit, f"response head over {limit} bytes"
+    head, sep, rest = buf.partition(b"\r\n\r\n")
+    if not head.startswith(b"HTTP/1.1 ") and not head.startswith(b"HTTP/1.0 "):
+        raise AssertionError(f"no HTTP response, got {buf[:200]!r}")
+    status = int(head.split(b" ", 2)[1])
+    return status, head, rest
+
+
+def http_exchange(port: int, data: bytes, timeout: float = 5.0) -> tuple[int, bytes, float]:
+    """Send raw bytes, read the response head. Returns (status, head, seconds)."""
+    sock = raw_connect(port, timeout)
+    try:
+        start = time.monotonic()
+        try:
+            sock.sendall(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the server may answer and close before reading everything
+        status, head, _ = read_http_head(sock)
+        return status, head, time.monotonic() - start
+    finally:
+        sock.close()
+
+
+def raw_websocket(port: int, path: str = "/") -> tuple[socket.socket, bytes]:
+    """Upgrade by hand. Returns the socket after a 101 and any bytes past the head."""
+    sock = raw_connect(port)
+    req, _ = upgrade_request(path)
+    sock.sendall(req)
+    status, head, rest = read_http_head(sock)
+    assert status == 101, f"expected 101, got {head!r}"
+    return sock, rest
+
+
+def frame(
+    opcode: int,
+    payload: bytes,
+    fin: bool = True,
+    rsv: int = 0,
+    mask: bool = True,
+    key: bytes | None = None,
+) -> bytes:
+    """Encode one WebSocket frame (client frames are masked unless mask=False)."""
+    b0 = (0x80 if fin else 0) | (rsv << 4) | opcode
+    n = len(payload)
+    mbit = 0x80 if mask else 0
+    if n < 126:
+        head = struct.pack("!BB", b0, mbit | n)
+    elif n < 65536:
+        head = struct.pack("!BBH", b0, mbit | 126, n)
+    else:
+        head = struct.pack("!BBQ", b0, mbit | 127, n)
+    if not mask:
+        return head + payload
+    key = key if key is not None else os.urandom(4)
+    masked = bytes(b ^ key[i % 4] for i, b in enumerate(payload))
+    return head + key + masked
+
+
+class FrameReader:
+    """Reads server frames (unmasked) from a raw socket."""
+
+    def __init__(self, sock: socket.socket, initial: bytes = b"") -> None:
+        self.sock = sock
+        self.buf = initial
+
+    def _fill(self, n: int, deadline: float) -> bool:
+        while len(self.buf) < n:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError("no frame before the deadline")
+            self.sock.settimeout(remaining)
+            try:
+                chunk = self.sock.recv(65536)
+            except ConnectionResetError:
+                chunk = b""
+            if not chunk:
+                return False
+            self.buf += chunk
+        return True
+
+    def next(self, timeout: float = 5.0) -> tuple[int, bytes, bool] | None:
+        """(opcode, payload, fin), or None at EOF."""
+        deadline = time.monotonic() + timeout
+        if not self._fill(2, deadline):
+            return None
+        b0, b1 = self.buf[0], self.buf[1]
+        n = b1 & 0x7F
+        off = 2
+        if n == 126:
+            if not self._fill(4, deadline):
+                return None
+            n = struct.unpack("!H", self.buf[2:4])[0]
+            off = 4
+        elif n == 127:
+            if not self._fill(10, deadline):
+                return None
+            n = struct.unpack("!Q", self.buf[2:10])[0]
+            off = 10
+        assert not b1 & 0x80, "server frame is masked"
+        if not self._fill(off + n, deadline):
+            return None
+        payload = self.buf[off : off + n]
+        self.buf = self.buf[off + n :]
+        return b0 & 0x0F, payload, bool(b0 & 0x80)
+
+
+def read_close(sock: socket.socket, initial: bytes = b"", timeout: float = 5.0) -> tuple[int | None, bytes]:
+    """Skip frames until a close frame; return (code, reason). Fails on EOF."""
+    reader = FrameReader(sock, initial)
+    deadline = time.monotonic() + timeout
+    while True:
+        f = reader.next(max(0.0, deadline - time.monotonic()))
+        if f is None:
+            raise AssertionError("connection closed without a close frame")
+        opcode, payload, _ = f
+        if opcode == 0x8:
+            if len(payload) >= 2:
+                return struct.unpack("!H", payload[:2])[0], payload[2:]
+            return None, b""
