@@ -1,6 +1,7 @@
 """Fixtures for Lifeline's end-to-end tests: real peers on loopback.
 
 * ``upstream``      a recording websockets echo server (echo_upstream.Upstream).
+* ``ticker``        a recording broadcast ticker, 500 msgs/s (ticker_upstream.Ticker).
 * ``lifeline``      a factory: ``lifeline(upstream_url, {overrides})`` writes a
                     temporary config.json (spec §2 key names), starts
                     ``$LIFELINE_BIN --config FILE`` with stderr captured to a file,
@@ -36,6 +37,7 @@ ROOT = HERE.parent.parent
 sys.path.insert(0, str(HERE))
 
 from echo_upstream import Upstream  # noqa: E402
+from ticker_upstream import Ticker  # noqa: E402
 
 
 def lifeline_bin() -> Path:
@@ -130,6 +132,15 @@ def upstream() -> Iterator[Upstream]:
         yield up
     finally:
         up.stop()
+
+
+@pytest.fixture
+def ticker() -> Iterator[Ticker]:
+    tk = Ticker().start()
+    try:
+        yield tk
+    finally:
+        tk.stop()
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ import time
 from typing import Any, Awaitable, TypeVar
 
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
 
 T = TypeVar("T")
 
@@ -214,3 +215,128 @@ def read_close(sock: socket.socket, initial: bytes = b"", timeout: float = 5.0) 
             if len(payload) >= 2:
                 return struct.unpack("!H", payload[:2])[0], payload[2:]
             return None, b""
+
+
+# -- streams, metrics, waiting (upstream replacement tests) ------------------
+
+
+class Collector:
+    """Reads every message of a client connection in a background task, with
+    its arrival time, until the connection closes. Create it inside the running
+    event loop, right after connecting."""
+
+    def __init__(self, ws: ClientConnection) -> None:
+        self.ws = ws
+        self.messages: list[str | bytes] = []
+        self.times: list[float] = []
+        self.ended_at: float | None = None
+        self.error: BaseException | None = None
+        self.task = asyncio.get_running_loop().create_task(self._run())
+
+    async def _run(self) -> None:
+        try:
+            async for message in self.ws:
+                self.times.append(time.monotonic())
+                self.messages.append(message)
+        except ConnectionClosed:
+            pass
+        except BaseException as exc:  # surfaced in the assertions
+            self.error = exc
+        finally:
+            self.ended_at = time.monotonic()
+
+    @property
+    def open(self) -> bool:
+        return self.ended_at is None
+
+    @property
+    def close_rcvd(self) -> Any:
+        """The close frame the app received (None while open or if none came)."""
+        return self.ws.protocol.close_rcvd
+
+    def assert_open(self) -> None:
+        assert self.error is None, f"reader failed: {self.error!r}"
+        assert self.open, f"the app's connection was closed: {self.close_rcvd!r}"
+
+    async def wait_until(self, predicate: Any, timeout: float, what: str) -> None:
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            if time.monotonic() >= deadline:
+                raise AssertionError(f"timed out after {timeout} s waiting for {what}; "
+                                     f"{len(self.messages)} message(s), open={self.open}, close={self.close_rcvd!r}")
+            await asyncio.sleep(0.01)
+
+    async def wait_count(self, count: int, timeout: float = 5.0) -> None:
+        await self.wait_until(lambda: len(self.messages) >= count, timeout, f"{count} message(s)")
+
+    async def run_for(self, seconds: float) -> None:
+        """Let the stream flow for `seconds`, failing early if the app is closed."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            self.assert_open()
+            await asyncio.sleep(min(0.05, max(0.0, deadline - time.monotonic())))
+        self.assert_open()
+
+    async def stop(self) -> None:
+        self.task.cancel()
+        try:
+            await self.task
+        except asyncio.CancelledError:
+            pass
+
+
+class SeqReport:
+    """Checks a stream of ticker messages: every ``{"seq":N}`` must be exactly
+    one more than the previous one (gaps and duplicates/reorders listed)."""
+
+    def __init__(self, messages: list[str | bytes]) -> None:
+        self.seqs: list[int] = []
+        self.others: list[str | bytes] = []
+        for m in messages:
+            if isinstance(m, str) and m.startswith('{"seq":'):
+                self.seqs.append(int(m[7:-1]))
+            else:
+                self.others.append(m)
+        pairs = list(zip(self.seqs, self.seqs[1:]))
+        self.gaps = [(a, b) for a, b in pairs if b > a + 1]
+        self.backwards = [(a, b) for a, b in pairs if b <= a]  # duplicates or reordering
+
+    def summary(self) -> str:
+        return (f"{len(self.seqs)} seqs {self.seqs[:1]}..{self.seqs[-1:]}, "
+                f"{len(self.gaps)} gap(s) {self.gaps[:5]}, {len(self.backwards)} dup/back {self.backwards[:5]}")
+
+
+def scrape_metrics(port: int) -> dict[tuple[str, tuple], float]:
+    """GET /metrics on the admin port, parsed with prometheus_client:
+    {(sample name, sorted labels): value}."""
+    import http.client
+
+    from prometheus_client.parser import text_string_to_metric_families
+
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        conn.request("GET", "/metrics")
+        resp = conn.getresponse()
+        body = resp.read().decode()
+        assert resp.status == 200, f"/metrics answered {resp.status}"
+    finally:
+        conn.close()
+    out = {}
+    for family in text_string_to_metric_families(body):
+        for s in family.samples:
+            out[(s.name, tuple(sorted(s.labels.items())))] = s.value
+    return out
+
+
+def metric(metrics: dict, name: str, **labels: str) -> float:
+    """A sample's value; 0 when absent (a counter that never moved)."""
+    return metrics.get((name, tuple(sorted(labels.items()))), 0.0)
+
+
+def wait_until(predicate: Any, timeout: float, what: str, interval: float = 0.01) -> None:
+    """Poll `predicate` from a plain thread until it is true, at most `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(interval)
