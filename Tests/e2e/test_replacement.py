@@ -628,3 +628,30 @@ def test_max_attempts_reached_closes_app_1011(ticker, lifeline):
     assert gaps[1] > gaps[0] and gaps[0] >= backoff["initial_delay_seconds"] * (1 - backoff["jitter"]) * 0.9, \
         f"attempt spacing {[round(g, 3) for g in gaps]} is not an exponential backoff from 0.2 s"
     assert col.ended_at - accepts[-1] <= 0.5, "the app was not closed right after the last failed attempt"
+
+
+@pytest.mark.parametrize("replay, expected", [
+    ({"max_messages": 3}, [2, 3, 4]),                    # oldest dropped first
+    ({"mode": "match", "match": '"keep":true'}, [0, 2, 4]),  # only matching text messages
+    ({"mode": "none"}, []),
+])
+def test_replay_policy_decides_what_a_new_connection_gets(ticker, lifeline, replay, expected):
+    """upstream.replay bounds and filters what is re-sent after a reconnect;
+    what is replayed arrives in the order the app sent it."""
+    ll = lifeline(ticker.url, {"upstream": {"replay": replay, "reconnect": {"initial_delay_seconds": 0.05}}})
+    sent = [f'{{"op":"subscribe","n":{i},"keep":{"true" if i % 2 == 0 else "false"}}}' for i in range(5)]
+
+    async def scenario():
+        async with client(ll.url) as ws:
+            col = Collector(ws)
+            for m in sent:
+                await ws.send(m)
+            await asyncio.to_thread(ticker.wait_for_messages, ticker.wait_for_connection(0), len(sent), 3)
+            await asyncio.to_thread(ticker.close_connection, 0, 1001, "going away")
+            new = await asyncio.to_thread(ticker.wait_for_connection, 1, 3.0)
+            await col.run_for(0.5)
+            await col.stop()
+            return new
+
+    new = run(scenario(), timeout=20)
+    assert new.messages == [sent[i] for i in expected], f"replayed {new.messages!r}"
