@@ -65,6 +65,11 @@ public final class Server {
                 admin = try AdminServer(address: bound, loop: mainLoop) { [unowned self] request, respond in
                     self.handleAdmin(request, respond: respond)
                 }
+                if !bound.isLoopback {
+                    // /connections names every client; off loopback anyone on the network can read it.
+                    Logger.shared.warn("admin.exposed", ["address": .string(bound.description),
+                        "reason": .string("admin_listen is not a loopback address: /metrics and /connections are reachable from the network")])
+                }
             } catch {
                 Logger.shared.error("listen.failed", ["address": .string(adminAddress.description), "error": .string("\(error)")])
                 return 1
