@@ -99,6 +99,31 @@ class Lifeline:
                 pass
         return events
 
+    def events(self, name: str) -> list[dict]:
+        """The JSON log events called `name`, in order."""
+        return [e for e in self.log_events() if e.get("event") == name]
+
+    def wait_for_event(self, name: str, timeout: float = 5.0, count: int = 1) -> list[dict]:
+        """Poll stderr until `count` events called `name` were logged (bounded)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = self.events(name)
+            if len(found) >= count:
+                return found
+            if time.monotonic() >= deadline:
+                raise AssertionError(f"no {count}x {name!r} log event within {timeout} s; stderr:\n{self.stderr()[-4000:]}")
+            time.sleep(0.01)
+
+    def rewrite_config(self, overrides: dict[str, Any] | None = None, text: str | None = None) -> None:
+        """Replace the config file (for SIGHUP): the current config with `overrides`
+        merged in, or `text` verbatim (e.g. an invalid file)."""
+        if text is None:
+            self.config = deep_merge(self.config, overrides or {})
+            text = json.dumps(self.config, indent=2)
+        tmp = self.config_path.with_suffix(".tmp")
+        tmp.write_text(text)
+        tmp.replace(self.config_path)  # atomic: a reload never reads half a file
+
     def assert_alive(self) -> None:
         code = self.proc.poll()
         assert code is None, f"lifeline exited with code {code}; stderr:\n{self.stderr()[-4000:]}"

@@ -47,8 +47,8 @@ public final class AdminServer {
     /// Stops accepting, releases the port, and closes every admin connection. Safe from a
     /// handler (connections are released after the current callback).
     public func stop() {
-        listener?.stop()
-        listener = nil   // closes the socket now; stop() never runs inside the listener's own callback
+        listener?.close()
+        listener = nil
         for connection in connections.values {
             connection.close(notifyServer: false)
             loop.releaseLater(connection)

@@ -28,18 +28,23 @@ final class Listener {
         pauseTimer = TimerWatcher(owner: self, callback: listenerResumeCallback)
     }
 
+    private var isClosed = false
+
     deinit {
         watcher.free(loop: loop.raw)
         pauseTimer.free(loop: loop.raw)
-        Glibc.close(fd)
+        if !isClosed { Glibc.close(fd) }
     }
 
     func start() { watcher.watch(IOEvents.read, loop: loop.raw) }
 
-    /// Stops accepting (drain); the socket stays bound until deinit.
-    func stop() {
+    /// Stops accepting for good and closes the socket (drain): new clients are refused.
+    func close() {
+        guard !isClosed else { return }
         watcher.watch(0, loop: loop.raw)
         pauseTimer.disarm(loop: loop.raw)
+        isClosed = true
+        Glibc.close(fd)
     }
 
     fileprivate func acceptReady() {
@@ -60,7 +65,9 @@ final class Listener {
         }
     }
 
-    fileprivate func resume() { start() }
+    fileprivate func resume() {
+        if !isClosed { start() }
+    }
 }
 
 private let listenerCallback: lifeline_ev_io_cb = { _, watcher, _ in

@@ -47,11 +47,21 @@ public final class Server {
         let count = configuration.workers
         let limit = ConnectionLimit(maximum: configuration.downstream.maxConnections)
         var address: SocketAddress?
+        do {
+            address = try Worker.resolveListenAddress(configuration.listen)
+            // SO_REUSEPORT would let these workers silently share a port another process
+            // holds: make sure it is free first, with a plain bind.
+            if count > 1, let probe = address { try Socket.checkFree(probe) }
+        } catch {
+            Logger.shared.error("listen.failed", ["address": .string(configuration.listen.description), "error": .string("\(error)")])
+            return 1
+        }
         for index in 0..<count {
             let worker = Worker(configuration: configuration, loop: EventLoop(useDefaultLoop: false),
                                 index: index, count: count, connectionLimit: limit, tls: tls)
             do {
-                address = try worker.listen(reusePort: count > 1)
+                // Every worker binds the first one's address (its port, when 0 was asked for).
+                address = try worker.listen(at: address!, reusePort: count > 1)
             } catch {
                 Logger.shared.error("listen.failed", ["address": .string(configuration.listen.description), "error": .string("\(error)")])
                 return 1
@@ -64,6 +74,11 @@ public final class Server {
                 let bound = try Worker.resolveListenAddress(adminAddress)
                 admin = try AdminServer(address: bound, loop: mainLoop) { [unowned self] request, respond in
                     self.handleAdmin(request, respond: respond)
+                }
+                if !bound.isLoopback {
+                    // /connections names every client; off loopback anyone on the network can read it.
+                    Logger.shared.warn("admin.exposed", ["address": .string(bound.description),
+                        "reason": .string("admin_listen is not a loopback address: /metrics and /connections are reachable from the network")])
                 }
             } catch {
                 Logger.shared.error("listen.failed", ["address": .string(adminAddress.description), "error": .string("\(error)")])

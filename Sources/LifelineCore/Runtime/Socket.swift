@@ -20,6 +20,14 @@ enum Socket {
         return fd
     }
 
+    /// Throws when `address` is taken (a plain bind, without SO_REUSEPORT, fails), so a
+    /// group of SO_REUSEPORT listeners never joins another process's port unnoticed.
+    static func checkFree(_ address: SocketAddress) throws(SocketError) {
+        guard address.port != 0 else { return }
+        let fd = try listen(on: address, reusePort: false, backlog: 1)
+        close(fd)
+    }
+
     /// The address a socket is bound to (for port 0 listeners).
     static func localAddress(_ fd: Int32) -> SocketAddress {
         var address = SocketAddress()

@@ -72,6 +72,12 @@ public struct SocketAddress: CustomStringConvertible {
         }
     }
 
+    /// 127.0.0.0/8 or ::1 (and IPv4-mapped 127.x).
+    public var isLoopback: Bool {
+        let text = host
+        return text.hasPrefix("127.") || text == "::1" || text.hasPrefix("::ffff:127.")
+    }
+
     public var description: String { family == AF_INET6 ? "[\(host)]:\(port)" : "\(host):\(port)" }
 
     func withSockaddr<R>(_ body: (UnsafePointer<sockaddr>, socklen_t) -> R) -> R {

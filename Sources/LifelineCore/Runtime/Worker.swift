@@ -44,7 +44,12 @@ public final class Worker {
     /// Binds the downstream listener (before the loop's thread starts). Returns the bound address.
     @discardableResult
     public func listen(reusePort: Bool) throws -> SocketAddress {
-        let address = try Worker.resolveListenAddress(configuration.listen)
+        try listen(at: Worker.resolveListenAddress(configuration.listen), reusePort: reusePort)
+    }
+
+    /// Binds the downstream listener at `address` (before the loop's thread starts).
+    @discardableResult
+    public func listen(at address: SocketAddress, reusePort: Bool) throws -> SocketAddress {
         let listener = try Listener(address: address, reusePort: reusePort, loop: loop,
             onAccept: { [unowned self] fd, peer in self.accepted(fd: fd, peer: peer) },
             onError: { error in Logger.shared.warn("accept.failed", ["error": .string(error.description)]) })
@@ -68,7 +73,9 @@ public final class Worker {
     public func beginDrain() {
         guard !isDraining else { return }
         isDraining = true
-        listener?.stop()
+        // Closed, not just unwatched: clients arriving now are refused at once instead of
+        // waiting in the kernel's accept queue until the process exits.
+        listener?.close()
         for session in Array(sessions.values) { session.goAway() }
         if sessions.isEmpty { onDrained?() }
     }
