@@ -33,8 +33,15 @@ def admin_config(port: int, upstream: dict) -> dict:
     return {"admin_listen": f"127.0.0.1:{port}", "upstream": upstream}
 
 
+def count(m: dict, name: str, **labels: str) -> float:
+    """A series that spec §6 says is exported; fails clearly when it is missing."""
+    v = metric(m, name, **labels)
+    assert v is not None, f"/metrics has no {name}{labels or ''}"
+    return v
+
+
 def rotations(m: dict) -> dict[str, float]:
-    return {reason: metric(m, ROTATIONS, reason=reason) for reason in REASONS}
+    return {reason: count(m, ROTATIONS, reason=reason) for reason in REASONS}
 
 
 def assert_only_rotation(m: dict, reason: str, count: int) -> None:
@@ -374,11 +381,11 @@ def test_lifetime_rotation_every_1_to_2_s_no_gap_no_duplicate(ticker, lifeline):
     assert max(ages) - min(ages) >= 0.2, f"no jitter: rotation ages {sorted(round(a, 2) for a in ages)}"
 
     # Replay and de-duplication counters; the session is still the only one.
-    assert metric(m, "lifeline_replayed_messages_total") >= max(1, len(rotated)), \
-        f"replayed {metric(m, 'lifeline_replayed_messages_total')} for {len(rotated)} rotations"
-    assert metric(m, "lifeline_deduplicated_messages_total") > 0, "no message was de-duplicated across any hand-over"
-    assert metric(m, "lifeline_sessions") == 1
-    assert metric(m, "lifeline_upstream_connections") in (1, 2)
+    assert count(m, "lifeline_replayed_messages_total") >= max(1, len(rotated)), \
+        f"replayed {count(m, 'lifeline_replayed_messages_total')} for {len(rotated)} rotations"
+    assert count(m, "lifeline_deduplicated_messages_total") > 0, "no message was de-duplicated across any hand-over"
+    assert count(m, "lifeline_sessions") == 1
+    assert count(m, "lifeline_upstream_connections") in (1, 2)
 
     # Logs: one rotation_triggered (reason lifetime) per rotation, rotated events, no session end.
     triggered = [e for e in log if e.get("event") == "upstream.rotation_triggered"]
@@ -435,7 +442,7 @@ def test_rotate_on_match_rotates_before_the_announced_close(ticker, lifeline):
     assert not rep.gaps and not rep.backwards, rep.summary()
     assert rep.seqs[-1] > new.first_seq + 500, "the stream did not continue on the new connection"
     assert_only_rotation(m, "server_notice", 1)
-    assert metric(m, "lifeline_replayed_messages_total") >= 1
+    assert count(m, "lifeline_replayed_messages_total") >= 1
     triggered = events(ll, "upstream.rotation_triggered")
     assert [e.get("reason") for e in triggered] == ["server_notice"], triggered
     assert len(events(ll, "upstream.rotated")) == 1
@@ -490,7 +497,7 @@ def test_frozen_upstream_declared_dead_and_replaced(ticker, lifeline):
     silence = max(b - a for a, b in zip(col.times, col.times[1:]))
     assert silence <= 4.0, f"the app got nothing for {silence:.2f} s"
     assert_only_rotation(m, "pong_timeout", 1)
-    assert metric(m, "lifeline_dead_connections_total", side="upstream") == 1
+    assert count(m, "lifeline_dead_connections_total", side="upstream") == 1
 
 
 def test_upstream_close_1001_reconnects_app_sees_nothing(ticker, lifeline):
