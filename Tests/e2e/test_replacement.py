@@ -23,7 +23,7 @@ import pytest
 
 from conftest import free_port
 from ticker_upstream import NOTICE, SUBSCRIBE, Ticker, seq_of
-from wsutil import Collector, SeqReport, client, metric, recv, run, scrape_metrics, wait_until
+from wsutil import Collector, FreezableRelay, SeqReport, client, metric, recv, run, scrape_metrics, wait_until
 
 ROTATIONS = "lifeline_upstream_rotations_total"
 REASONS = ("lifetime", "server_notice", "pong_timeout", "upstream_close", "upstream_error")
@@ -55,114 +55,6 @@ def events(ll, name: str) -> list[dict]:
 
 
 # -- helpers: a TCP relay that can freeze, a listener that counts attempts ----
-
-
-class _Pair:
-    def __init__(self) -> None:
-        self.tasks: list[asyncio.Task] = []
-        self.writers: list[asyncio.StreamWriter] = []
-        self.frozen = False
-
-
-class FreezableRelay:
-    """A TCP relay on its own thread: every accepted connection is piped to
-    127.0.0.1:target_port both ways. freeze() stops forwarding on every
-    connection open at that moment, both ways, and keeps their sockets open
-    (a black hole: the upstream looks alive to the kernel, silent to
-    WebSocket). Connections accepted after a freeze are relayed normally."""
-
-    def __init__(self, target_port: int) -> None:
-        self.target_port = target_port
-        self.port = 0
-        self.pairs: list[_Pair] = []
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-        self._stop: asyncio.Event | None = None
-        self._ready = threading.Event()
-
-    @property
-    def url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}"
-
-    @property
-    def accepted(self) -> int:
-        return len(self.pairs)
-
-    async def _pump(self, src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
-        try:
-            while True:
-                data = await src.read(65536)
-                if not data:
-                    break
-                dst.write(data)
-                await dst.drain()
-        except (ConnectionError, OSError):
-            pass
-        dst.close()  # EOF or error on one side ends the other (not reached when frozen: cancelled)
-
-    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        pair = _Pair()
-        self.pairs.append(pair)
-        try:
-            up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
-        except OSError:
-            writer.close()
-            return
-        pair.writers = [writer, up_writer]
-        pair.tasks = [asyncio.create_task(self._pump(reader, up_writer)),
-                      asyncio.create_task(self._pump(up_reader, writer))]
-        assert self._stop is not None
-        await self._stop.wait()  # keep the streams referenced (and open) until the relay stops
-
-    async def _main(self) -> None:
-        self._stop = asyncio.Event()
-        server = await asyncio.start_server(self._accept, "127.0.0.1", 0)
-        self.port = server.sockets[0].getsockname()[1]
-        self._ready.set()
-        await self._stop.wait()
-        server.close()
-        for pair in self.pairs:
-            for t in pair.tasks:
-                t.cancel()
-            for w in pair.writers:
-                w.close()
-
-    def start(self) -> "FreezableRelay":
-        def run_loop() -> None:
-            self._loop = asyncio.new_event_loop()
-            try:
-                self._loop.run_until_complete(self._main())
-            finally:
-                self._loop.close()
-
-        self._thread = threading.Thread(target=run_loop, name="relay", daemon=True)
-        self._thread.start()
-        assert self._ready.wait(5), "relay did not start"
-        return self
-
-    def freeze(self) -> int:
-        """Freeze every connection open now; returns how many."""
-
-        async def do() -> int:
-            n = 0
-            for pair in self.pairs:
-                if not pair.frozen:
-                    pair.frozen = True
-                    for t in pair.tasks:
-                        t.cancel()
-                    n += 1
-            return n
-
-        assert self._loop is not None
-        return asyncio.run_coroutine_threadsafe(do(), self._loop).result(5)
-
-    def stop(self) -> None:
-        if self._loop is not None and self._stop is not None and self._thread is not None:
-            try:
-                self._loop.call_soon_threadsafe(self._stop.set)
-            except RuntimeError:
-                pass
-            self._thread.join(5)
 
 
 class CountingListener:
