@@ -30,7 +30,7 @@
  * Progress lines go to stderr.
  *
  * Single thread, epoll (level-triggered), libc + libcrypto (SHA1 only).
- * Per-connection state is ~200 bytes plus a 1 KiB buffer during the handshake
+ * Per-connection state is 352 bytes plus a 2 KiB buffer during the handshake
  * only; the read buffer is shared.
  */
 #define _GNU_SOURCE
@@ -112,6 +112,10 @@ static sampleset rdelay; /* kernel arrival -> this process reading it, microseco
 static int64_t g_ping_rt; /* kernel receive timestamp (CLOCK_REALTIME) of the bytes being parsed */
 static int64_t g_now_rt;  /* when this process read them (CLOCK_REALTIME) */
 static uint64_t pings_no_kts;
+/* per second of the window (by read time): pairs, pairs later than 50 ms, max lateness (us) */
+#define MAX_SECS 3600
+static uint32_t sec_pairs[MAX_SECS], sec_over50[MAX_SECS];
+static int32_t sec_max[MAX_SECS];
 static uint64_t samples_dropped;
 static struct rusage ru_window;
 static uint64_t rng = 0x9E3779B97F4A7C15ull;
@@ -156,6 +160,9 @@ static void start_window(int64_t t) {
     t_window = t;
     lat.n = rdelay.n = 0;
     samples_dropped = 0;
+    memset(sec_pairs, 0, sizeof sec_pairs);
+    memset(sec_over50, 0, sizeof sec_over50);
+    for (int i = 0; i < MAX_SECS; i++) sec_max[i] = INT32_MIN;
     for (long i = 0; i < conns_len; i++) conns[i]->pings_window = 0;
     getrusage(RUSAGE_SELF, &ru_window);
 }
@@ -258,7 +265,16 @@ static void on_ping(conn *c, int64_t t) {
     if (!pt) { pt = g_now_rt; pings_no_kts++; }
     if (t >= t_window) {
         c->pings_window++;
-        if (c->last_ping_ns) add_sample(&lat, pt - c->last_ping_ns - (int64_t)(interval_s * 1e9));
+        if (c->last_ping_ns) {
+            int64_t l = pt - c->last_ping_ns - (int64_t)(interval_s * 1e9);
+            add_sample(&lat, l);
+            int64_t sec = (t - t_window) / 1000000000ll;
+            if (sec < MAX_SECS) {
+                sec_pairs[sec]++;
+                if (l > 50000000) sec_over50[sec]++;
+                if (l / 1000 > sec_max[sec]) sec_max[sec] = (int32_t)(l / 1000 > INT32_MAX ? INT32_MAX : l / 1000);
+            }
+        }
         add_sample(&rdelay, g_now_rt - pt);
     }
     c->last_ping_ns = pt;
@@ -634,6 +650,16 @@ static void dump(int64_t t) {
     print_dist("lateness_ms", &lat);
     printf(",");
     print_dist("reader_delay_ms", &rdelay);
+    int nsec = (int)win + 1;
+    if (nsec > MAX_SECS) nsec = MAX_SECS;
+    if (win <= 0) nsec = 0;
+    printf(",\"per_second\":{\"pairs\":[");
+    for (int i = 0; i < nsec; i++) printf("%s%u", i ? "," : "", sec_pairs[i]);
+    printf("],\"over_50ms\":[");
+    for (int i = 0; i < nsec; i++) printf("%s%u", i ? "," : "", sec_over50[i]);
+    printf("],\"max_ms\":[");
+    for (int i = 0; i < nsec; i++) printf("%s%.1f", i ? "," : "", sec_pairs[i] ? sec_max[i] / 1000.0 : 0.0);
+    printf("]}");
     printf(",\"pairs_late_over_50ms\":%zu,\"pairs_late_over_100ms\":%zu,\"pairs_late_over_500ms\":%zu,"
            "\"cpu_seconds_total\":%.3f,\"cpu_seconds_window\":%.3f,\"cpu_pct_window\":%.2f,\"maxrss_kib\":%ld}\n",
            over50, over100, over500, tv(ru.ru_utime) + tv(ru.ru_stime), cpu_win,
@@ -715,6 +741,7 @@ int main(int argc, char **argv) {
     signal(SIGPIPE, SIG_IGN);
     rng ^= (uint64_t)now_ns() ^ ((uint64_t)getpid() << 32);
 
+    for (int i = 0; i < MAX_SECS; i++) sec_max[i] = INT32_MIN;
     epfd = epoll_create1(EPOLL_CLOEXEC);
     if (epfd < 0) die("epoll_create1");
     t_start = now_ns();
