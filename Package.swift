@@ -20,6 +20,15 @@ let package = Package(
         ),
         .executableTarget(name: "lifeline", dependencies: ["LifelineCore"]),
         .testTarget(name: "LifelineCoreTests", dependencies: ["LifelineCore"]),
+        // Fuzzing (Fuzz/README.md). The harnesses and their invariants live in a library so the
+        // unit tests replay the seed corpus through them; each executable is a libFuzzer target
+        // when scripts/fuzz builds it (-sanitize=fuzzer -DLIBFUZZER), a corpus replay runner otherwise.
+        .target(name: "LifelineFuzzKit", dependencies: ["LifelineCore"], path: "Fuzz/Kit"),
+        .executableTarget(name: "fuzz-frame-decoder", dependencies: ["LifelineFuzzKit"], path: "Fuzz/Targets/frame-decoder"),
+        .executableTarget(name: "fuzz-request-parser", dependencies: ["LifelineFuzzKit"], path: "Fuzz/Targets/request-parser"),
+        .executableTarget(name: "fuzz-response-parser", dependencies: ["LifelineFuzzKit"], path: "Fuzz/Targets/response-parser"),
+        .executableTarget(name: "fuzz-config", dependencies: ["LifelineFuzzKit"], path: "Fuzz/Targets/config"),
+        .testTarget(name: "LifelineFuzzTests", dependencies: ["LifelineFuzzKit"], path: "Fuzz/Tests"),
     ],
     swiftLanguageModes: [.v5]
 )

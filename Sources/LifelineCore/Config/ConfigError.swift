@@ -16,7 +16,23 @@ public struct ConfigError: Error, Equatable, CustomStringConvertible, Sendable {
 
     /// `config error: PATH = VALUE (RULE)`.
     static func invalid(_ path: String, _ value: JSONValue, _ rule: String) -> ConfigError {
-        ConfigError(path: path, description: "config error: \(path) = \(render(value)) (\(rule))")
+        ConfigError(path: path, description: "config error: \(printable(path)) = \(render(value)) (\(rule))")
+    }
+
+    /// A path for the message: keys may hold any character (`"a\nb"` in the
+    /// file), so control characters are escaped as in JSON to keep it one line.
+    static func printable(_ path: String) -> String {
+        guard path.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else { return path }
+        var out = ""
+        for scalar in path.unicodeScalars {
+            if scalar.value < 0x20 || scalar.value == 0x7F {
+                let hex = String(scalar.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            } else {
+                out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
     }
 
     /// `config error: PATH is required` (optionally with the condition that requires it).
