@@ -18,7 +18,11 @@
  * at once (so TIME_WAIT lands on the ticker's side, not on Lifeline's
  * ephemeral ports).  Every connection is logged to --log as it happens
  * (buffered, flushed once a second and at exit), CLOCK_MONOTONIC ns:
- *     a CONN T_ACCEPT            TCP connection accepted
+ *     a CONN T_ACCEPT SINCE_MS   TCP connection accepted; SINCE_MS = the kernel's
+ *                                tcpi_last_data_recv then: ms since the last data
+ *                                (the upgrade request) or, without data, the
+ *                                handshake arrived, i.e. how long it waited in
+ *                                the accept queue (-1 if unknown)
  *     u CONN SESSION T           upgrade done; SESSION = the number at the end
  *                                of the request path (the client's /s/ID)
  *     s CONN T FIRST_SEQ         subscribed; FIRST_SEQ = first tick it will get
@@ -474,7 +478,13 @@ static int run_ticker(int argc, char **argv) {
                     ep_add(fd, c, EPOLLIN);
                     g_open_conns++;
                     accepted++;
-                    fprintf(g_log, "a %ld %llu\n", c->id, (unsigned long long)now_ns());
+                    /* The kernel's view too: ms since the last data (else the handshake) arrived,
+                     * so the connection's arrival time survives a stall of this process. */
+                    struct tcp_info ti;
+                    socklen_t tl = sizeof ti;
+                    long since_ms = -1;
+                    if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &tl) == 0) since_ms = (long)ti.tcpi_last_data_recv;
+                    fprintf(g_log, "a %ld %llu %ld\n", c->id, (unsigned long long)now_ns(), since_ms);
                 }
             } else if (p == &TOK_TIMER) {
                 uint64_t x;
