@@ -152,6 +152,21 @@ final class ReplaceHandoverTests: XCTestCase {
         XCTAssertNil(handover.nextDeadline)
     }
 
+    func testDrainCanBeExtendedOnlyLaterAndOnlyWhileDraining() {
+        var handover = machine()
+        handover.extendDrain(until: 50)
+        XCTAssertNil(handover.drainDeadline, "nothing drains yet")
+        _ = handover.rotate(.lifetime, now: 0)
+        _ = handover.connected(2, now: 1)
+        XCTAssertEqual(handover.drainDeadline, 11)
+        handover.extendDrain(until: 9)
+        XCTAssertEqual(handover.drainDeadline, 11, "never earlier")
+        handover.extendDrain(until: 21)
+        XCTAssertEqual(handover.drainDeadline, 21)
+        XCTAssertEqual(handover.drainTimedOut(now: 11), [], "the old deadline no longer applies")
+        XCTAssertEqual(handover.drainTimedOut(now: 21), [.forceSplice(old: 1), .closeDrained(generation: 1)])
+    }
+
     func testEventsForUnknownGenerationsChangeNothing() {
         var handover = machine()
         let before = handover

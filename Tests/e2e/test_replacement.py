@@ -288,6 +288,36 @@ def test_lifetime_rotation_every_1_to_2_s_no_gap_no_duplicate(ticker, lifeline):
     assert not [e for e in log if e.get("event") == "session.close"]
 
 
+def test_rotation_to_a_slow_starting_upstream_loses_nothing(ticker, lifeline):
+    """The new connection's stream starts 1.5 s after its subscribe, three times the
+    0.5 s drain timeout: the old connection keeps delivering until the new one has
+    something to splice with, so the app still sees every seq exactly once."""
+    admin = free_port()
+    ticker.subscribe_delay = 1.5
+    ll = lifeline(ticker.url, admin_config(admin, {
+        "ping_interval_seconds": 1, "pong_timeout_seconds": 0.5,
+        "max_lifetime_seconds": 3, "rotation_jitter_seconds": 0.5,
+    }))
+
+    async def scenario():
+        async with client(ll.url + "/slow") as ws:
+            col = Collector(ws)
+            await ws.send(SUBSCRIBE)
+            await col.run_for(9.0)
+            col.assert_open()
+            m = scrape_metrics(admin)
+            await col.stop()
+            return col.messages, m
+
+    messages, m = run(scenario(), timeout=30)
+    rep = SeqReport(messages)
+    assert not rep.gaps and not rep.backwards, rep.summary()
+    assert len(rep.seqs) >= 0.8 * ticker.rate * 7.5, rep.summary()
+    got = rotations(m)
+    assert 1 <= got["lifetime"] <= 3, got
+    assert count(m, "lifeline_deduplicated_messages_total") > 0, "nothing was spliced"
+
+
 def test_rotate_on_match_rotates_before_the_announced_close(ticker, lifeline):
     """A server notice matching rotate_on_match (then a close 2 s later) gets a
     new, replayed connection within a round trip, the old one closed 1000

@@ -100,6 +100,9 @@ class Ticker:
         self.port = port
         self.rate = rate
         self.seq = 0  # last seq produced
+        # Seconds between a subscribe and the first tick sent to that connection (a slow
+        # or loaded server); the stream then starts at the seq current at that moment.
+        self.subscribe_delay = 0.0
         self.connections: list[TickerConnection] = []
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -125,6 +128,8 @@ class Ticker:
 
     async def _send_loop(self, conn: TickerConnection) -> None:
         assert conn.ws is not None and conn.wake is not None
+        if self.subscribe_delay > 0:
+            await asyncio.sleep(self.subscribe_delay)
         next_seq = self.seq + 1
         try:
             while True:

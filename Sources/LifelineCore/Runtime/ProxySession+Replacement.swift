@@ -95,6 +95,8 @@ extension ProxySession {
                 spliceOld = oldLeg
             }
             spliceNew = newLeg
+            spliceNewDelivered = false
+            drainStartedAt = loop.now
             newLeg.assembles = true
         } else {
             abandonSpliceRecording()
@@ -104,6 +106,11 @@ extension ProxySession {
 
     /// Starts recording what the current connection delivers, so the next one's copies can be recognised.
     private func beginSpliceRecording() {
+        if splice != nil && spliceOld == nil {
+            // The previous hand-over's old connection is gone and its splice only waits for
+            // a fresh message: finish it, so this rotation records (and de-duplicates) anew.
+            relayQueuedAndFinish()
+        }
         guard let current = target, current.isOpen, splice == nil else { return }
         splice = StreamSplice(window: settings.dedupeWindow)
         spliceOld = current
@@ -119,6 +126,7 @@ extension ProxySession {
 
     /// A whole message from the new connection, during a splice.
     func spliceNewMessage(_ message: HeldMessage) {
+        spliceNewDelivered = true
         spliceQueue.append(message)
         spliceBytes += message.bytes.count
         processSpliceQueue()

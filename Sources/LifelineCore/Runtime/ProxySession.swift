@@ -61,6 +61,11 @@ final class ProxySession {
     var spliceBytes = 0
     /// A forced end of the splice waits for the old connection's message to end.
     var spliceForcePending = false
+    /// The new connection has delivered a message since the hand-over.
+    var spliceNewDelivered = false
+    var drainStartedAt = 0.0
+    /// While the new connection is silent, the drain is extended up to this many pong timeouts.
+    static let longestSilentDrain = 4.0
 
     // Relay.
     var fromApp: FrameDecoder
@@ -191,7 +196,14 @@ final class ProxySession {
         }
         if var handover, phase == .open {
             var actions = handover.retryDue(now: now)
-            actions += handover.drainTimedOut(now: now)
+            if let deadline = handover.drainDeadline, now >= deadline, spliceNew != nil, !spliceNewDelivered,
+               now - drainStartedAt < ProxySession.longestSilentDrain * settings.drainTimeout {
+                // The new connection has delivered nothing yet (a slow subscribe, a loaded
+                // upstream): cutting the old one now would lose what only it has delivered.
+                handover.extendDrain(until: now + settings.drainTimeout)
+            } else {
+                actions += handover.drainTimedOut(now: now)
+            }
             self.handover = handover
             perform(actions)
         }

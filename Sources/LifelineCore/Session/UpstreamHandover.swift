@@ -116,6 +116,13 @@ public struct UpstreamHandover: Equatable {
         return [.closeDrained(generation: generation)] + startDeferredRotation(now: now)
     }
 
+    /// Moves the drain deadline later (the new connection has not delivered anything yet,
+    /// so there is nothing to splice with and the old one must keep delivering).
+    public mutating func extendDrain(until deadline: Double) {
+        guard !isClosed, draining != nil, let current = drainDeadline, deadline > current else { return }
+        drainDeadline = deadline
+    }
+
     /// Called when `drainDeadline` has passed: the streams never aligned, so the held
     /// messages of the current generation are released and the old one is closed.
     public mutating func drainTimedOut(now: Double) -> [HandoverAction] {
