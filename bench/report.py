@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """Summarise bench/run's per-run JSON lines: a table per scenario, Lifeline's
 ratios to nginx, HAProxy and direct, and one results JSON file.
+With TLS_UPSTREAM=1 (bench/run --tls-upstream) the proxies' upstream is wss://;
+direct stays plain ws:// and is labelled as a reference only.
 
 usage: report.py RUNS.jsonl RESULTS.json   (environment: see bench/run)
 """
@@ -15,6 +17,9 @@ SCENARIOS = {
     "c": "1 KiB text, 100 connections, open loop at 5,000 msgs/s (added latency)",
 }
 TARGETS = ["direct", "nginx", "haproxy", "lifeline"]
+TLS = os.environ.get("TLS_UPSTREAM") == "1"
+if TLS:
+    SCENARIOS = {k: v + ", wss:// upstream" for k, v in SCENARIOS.items()}
 
 
 def load_runs(path):
@@ -54,6 +59,8 @@ def derive(r):
         echo_cpu_s=r.get("echo_cpu_s"),
         background_cpu_s=r.get("background_cpu_s"),
     )
+    if "upstream_tls" in r:
+        d["upstream_tls"] = r["upstream_tls"]
     if r.get("target") != "direct" and received:
         d["proxy_cpu_s"] = r.get("proxy_cpu_s")
         d["proxy_cpu_us_per_msg"] = r["proxy_cpu_s"] * 1e6 / received
@@ -115,14 +122,15 @@ def main():
             reps = [x["derived"].get("msgs_per_s") for x in tr if x["derived"].get("msgs_per_s") is not None]
             summary[sc]["targets"][tg] = dict(d, runs=len(tr), msgs_per_s_all_runs=reps,
                                               instance=best.get("instance", tg))
+            label = "direct*" if TLS and tg == "direct" else tg
             if d.get("msgs_per_s") is None:
-                lines.append(f"  {tg:<9} {d['status']}: {d.get('note', '')}")
+                lines.append(f"  {label:<9} {d['status']}: {d.get('note', '')}")
                 continue
             bg = d.get("background_cores") or 0
             if bg > 0.1:
                 warn_bg = True
             lines.append(
-                f"  {tg:<9} {d['msgs_per_s']:>9.0f} {d['mb_per_s']:>8.1f} {fmt(d['p50_us'], '{:.0f}'):>8} "
+                f"  {label:<9} {d['msgs_per_s']:>9.0f} {d['mb_per_s']:>8.1f} {fmt(d['p50_us'], '{:.0f}'):>8} "
                 f"{fmt(d['p99_us'], '{:.0f}'):>8} {fmt(d['p999_us'], '{:.0f}'):>9} "
                 f"{fmt(d.get('proxy_cpu_us_per_msg'), '{:.2f}'):>10} {fmt(d.get('proxy_cpu_pct'), '{:.0f}'):>6} "
                 f"{bg:>8.2f} {d['errors']:>6}"
@@ -142,7 +150,8 @@ def main():
         summary[sc]["lifeline_ratios"] = rat
         if "lifeline" in t and ll.get("msgs_per_s") is not None:
             parts = []
-            for other, name in (("nginx", "nginx"), ("haproxy", "HAProxy"), ("direct", "direct")):
+            for other, name in (("nginx", "nginx"), ("haproxy", "HAProxy"),
+                                ("direct", "direct (plain ws://, reference)" if TLS else "direct")):
                 x = rat[other]
                 if x["msgs_per_s"] is None:
                     continue
@@ -154,6 +163,12 @@ def main():
                 lines.append("  " + p)
         elif "lifeline" in t:
             lines.append(f"  Lifeline ratios: pending ({t['lifeline'].get('status')}: {t['lifeline'].get('note', '')})")
+        if TLS:
+            for tg in ("nginx", "haproxy", "lifeline"):
+                hs = t.get(tg, {}).get("upstream_tls")
+                if hs is not None:
+                    desc = ", ".join(f"{n} x {k}" for k, n in sorted(hs.items())) or "none seen"
+                    lines.append(f"  upstream TLS handshakes, {tg}: {desc}")
         if sc == "c":
             dr = t.get("direct", {})
             for tg in ("nginx", "haproxy", "lifeline"):
@@ -165,6 +180,10 @@ def main():
     lines.append("CPU µs/msg: proxy process CPU (utime+stime, /proc/PID/stat) per echoed message (one relay up + one down),")
     lines.append("over the whole load run incl. warm-up. CPU %: of one core over that run. bg cores: other user-space")
     lines.append("processes on the machine during the run (not ours); 2 cores are shared by load generator, proxy and echo.")
+    if TLS:
+        lines.append("TLS mode: nginx, HAProxy and Lifeline relay to a wss:// echo upstream (they do the TLS client work);")
+        lines.append("the load generator speaks plain ws:// to them. direct* is the load generator against the plain ws:// echo:")
+        lines.append("no TLS anywhere, shown for reference only (the harness's ceiling), not a like-for-like row.")
     if warn_bg:
         lines.append("WARNING: background CPU above 0.1 core during some runs: those figures are depressed; rerun when idle.")
     print("\n".join(lines))
@@ -179,6 +198,9 @@ def main():
         "params": {"duration_s": float(os.environ.get("DURATION", "0")), "warmup_s": float(os.environ.get("WARMUP", "0")),
                    "repeat": int(os.environ.get("REPEAT", "1")),
                    "nice": int(os.environ.get("NICE", "0"))},
+        **({"upstream": {"scheme": "wss", "openssl": os.environ.get("OPENSSL_VERSION"),
+                         "certificate": os.environ.get("TLS_CERT_INFO"),
+                         "direct": "plain ws:// to the echo server (reference only, no TLS)"}} if TLS else {}),
         "summary": summary,
         "runs": [{k: v for k, v in r.items() if k != "derived"} for r in runs],
     }

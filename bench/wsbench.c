@@ -2,18 +2,24 @@
  * wsbench — WebSocket echo server and load generator for the Lifeline benchmark.
  *
  *   wsbench echo --listen 127.0.0.1:PORT
+ *   wsbench echo [--listen 127.0.0.1:PORT] --tls-listen 127.0.0.1:PORT2 --tls-cert CERT.pem --tls-key KEY.pem
  *   wsbench load --url ws://127.0.0.1:PORT/path --connections 64 --inflight 4
  *                --size 1024 [--binary] --duration 10 [--warmup 2]
  *                [--rate MSGS_PER_SEC] [--no-verify] [--label NAME] [--json]
  *
  * Single thread, epoll, non-blocking sockets, libc + libcrypto (SHA-1 for the
- * handshake) only.  Build: gcc -O2 -o wsbench wsbench.c -lcrypto
+ * handshake) + libssl (the echo server's optional TLS listener) only.
+ * Build: gcc -O2 -o wsbench wsbench.c -lssl -lcrypto
  *
  * Echo server: RFC 6455 server side.  Every data frame is echoed with the same
  * opcode and FIN bit, unmasked (so fragmented messages come back fragmented the
  * same way); pings are answered with pongs; a close is answered with a close and
  * the socket is closed.  Frames may be split across reads or many per read.
- * All frames of one read burst are echoed with one write.
+ * All frames of one read burst are echoed with one write.  With --tls-listen it
+ * also serves wss:// on a second port (OpenSSL, non-blocking SSL_accept /
+ * SSL_read / SSL_write in the same epoll loop: the same echo, over TLS), and logs
+ * one line per completed TLS handshake ("tls: VERSION CIPHER resumed=0|1 sni=NAME")
+ * so that a benchmark can check what its proxies negotiated.
  *
  * Load generator: N connections, HTTP upgrade (checks 101 and
  * Sec-WebSocket-Accept), then either a closed loop (`--inflight` messages
@@ -33,7 +39,9 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/err.h>
 #include <openssl/sha.h>
+#include <openssl/ssl.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -184,15 +192,66 @@ typedef struct econn {
     int closing; /* close answered: close the socket once `out` is flushed */
     uint32_t evmask;
     buf_t in, out;
+    /* TLS (--tls-listen) only; ssl == NULL on plain connections. */
+    SSL *ssl;
+    int tls_ready;       /* handshake done */
+    int tls_rd_out;      /* SSL_read waits for writability (it had to send something) */
+    /* listening sockets are econns too: */
+    int listener;        /* 1 = listening socket */
+    SSL_CTX *lctx;       /* listener: TLS context for accepted connections, or NULL */
 } econn;
 
 static int g_ep;
+static unsigned long g_tls_failures;
 
 static void econn_free(econn *c) {
+    if (c->ssl) {
+        if (c->tls_ready) SSL_shutdown(c->ssl); /* one non-blocking close_notify, result ignored */
+        SSL_free(c->ssl);
+    }
     close(c->fd);
     free(c->in.p);
     free(c->out.p);
     free(c);
+}
+
+#define IO_AGAIN (-2)
+/* read()/write() or SSL_read()/SSL_write(): > 0 bytes, IO_AGAIN (would block), -1 (EOF or error). */
+static ssize_t econn_read(econn *c, void *p, size_t n) {
+    if (!c->ssl) {
+        for (;;) {
+            ssize_t r = read(c->fd, p, n);
+            if (r > 0) return r;
+            if (r == 0) return -1;
+            if (errno == EINTR) continue;
+            return (errno == EAGAIN || errno == EWOULDBLOCK) ? IO_AGAIN : -1;
+        }
+    }
+    int r = SSL_read(c->ssl, p, n > INT32_MAX ? INT32_MAX : (int)n);
+    if (r > 0) return r;
+    switch (SSL_get_error(c->ssl, r)) {
+    case SSL_ERROR_WANT_READ: return IO_AGAIN;
+    case SSL_ERROR_WANT_WRITE: c->tls_rd_out = 1; return IO_AGAIN;
+    default: ERR_clear_error(); return -1;
+    }
+}
+static ssize_t econn_write(econn *c, const void *p, size_t n) {
+    if (!c->ssl) {
+        for (;;) {
+            ssize_t r = write(c->fd, p, n);
+            if (r > 0) return r;
+            if (r < 0 && errno == EINTR) continue;
+            return (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) ? IO_AGAIN : -1;
+        }
+    }
+    /* SSL_MODE_ENABLE_PARTIAL_WRITE: returns after each record; ACCEPT_MOVING_WRITE_BUFFER: a retry
+     * may pass the (same, possibly compacted and grown) pending bytes at another address. */
+    int r = SSL_write(c->ssl, p, n > INT32_MAX ? INT32_MAX : (int)n);
+    if (r > 0) return r;
+    switch (SSL_get_error(c->ssl, r)) {
+    case SSL_ERROR_WANT_READ: case SSL_ERROR_WANT_WRITE: return IO_AGAIN;
+    default: ERR_clear_error(); return -1;
+    }
 }
 
 static void ep_mod(int fd, void *ptr, uint32_t ev) {
@@ -203,15 +262,15 @@ static void ep_mod(int fd, void *ptr, uint32_t ev) {
 /* Write as much of c->out as the socket takes. Returns -1 on a fatal error. */
 static int econn_flush(econn *c) {
     while (buf_avail(&c->out)) {
-        ssize_t n = write(c->fd, c->out.p + c->out.off, buf_avail(&c->out));
+        ssize_t n = econn_write(c, c->out.p + c->out.off, buf_avail(&c->out));
         if (n > 0) { buf_consume(&c->out, (size_t)n); continue; }
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+        if (n == IO_AGAIN) break;
         return -1;
     }
     /* Backpressure: stop reading while a lot is queued, poll for writability while anything is. */
     size_t pend = buf_avail(&c->out);
     uint32_t mask = pend == 0 ? EPOLLIN : pend > (4u << 20) ? EPOLLOUT : (EPOLLIN | EPOLLOUT);
+    if (c->tls_rd_out) mask |= EPOLLOUT;
     if (mask != c->evmask) {
         c->evmask = mask;
         ep_mod(c->fd, c, mask);
@@ -304,64 +363,148 @@ static int echo_readable(econn *c) {
     for (;;) {
         buf_reserve(&c->in, 65536);
         size_t room = c->in.cap - c->in.len;
-        ssize_t n = read(c->fd, c->in.p + c->in.len, room);
-        if (n == 0) return -1;
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            if (errno == EAGAIN || errno == EWOULDBLOCK) break;
-            return -1;
-        }
+        ssize_t n = econn_read(c, c->in.p + c->in.len, room);
+        if (n == IO_AGAIN) break;
+        if (n < 0) return -1;
         c->in.len += (size_t)n;
         if (!c->open && echo_handshake(c) < 0) return -1;
         if (c->open && echo_frames(c) < 0) return -1;
-        if ((size_t)n < room || c->closing || buf_avail(&c->out) > (4u << 20)) break;
+        if (c->closing || buf_avail(&c->out) > (4u << 20)) break;
+        /* plain: a short read means the socket is drained; TLS: SSL_read returns one record at a
+         * time, so read on until it would block */
+        if (!c->ssl && (size_t)n < room) break;
     }
     return econn_flush(c); /* one write for the whole read burst */
 }
 
-static int run_echo(int argc, char **argv) {
-    const char *listen_at = "127.0.0.1:9000";
-    for (int i = 2; i < argc; i++) {
-        if (!strcmp(argv[i], "--listen") && i + 1 < argc) listen_at = argv[++i];
-        else { fprintf(stderr, "echo: unknown argument %s\n", argv[i]); return 2; }
+/* Drive the server-side TLS handshake. Returns -1 on failure, 0 otherwise (c->tls_ready says
+ * whether it is done). */
+static int echo_tls_handshake(econn *c) {
+    int r = SSL_do_handshake(c->ssl);
+    if (r == 1) {
+        c->tls_ready = 1;
+        const char *sni = SSL_get_servername(c->ssl, TLSEXT_NAMETYPE_host_name);
+        fprintf(stderr, "tls: %s %s resumed=%d sni=%s\n", SSL_get_version(c->ssl),
+                SSL_CIPHER_get_name(SSL_get_current_cipher(c->ssl)), SSL_session_reused(c->ssl) ? 1 : 0,
+                sni ? sni : "-");
+        return 0;
     }
+    int e = SSL_get_error(c->ssl, r);
+    uint32_t mask;
+    if (e == SSL_ERROR_WANT_READ) mask = EPOLLIN;
+    else if (e == SSL_ERROR_WANT_WRITE) mask = EPOLLOUT;
+    else {
+        if (g_tls_failures++ < 5) {
+            char msg[256] = "";
+            unsigned long err = ERR_get_error();
+            if (err) ERR_error_string_n(err, msg, sizeof msg);
+            fprintf(stderr, "tls: handshake failed: %s\n", err ? msg : "connection closed");
+        }
+        ERR_clear_error();
+        return -1;
+    }
+    if (mask != c->evmask) {
+        c->evmask = mask;
+        ep_mod(c->fd, c, mask);
+    }
+    return 0;
+}
+
+static econn *echo_listen(const char *at, SSL_CTX *ctx) {
     struct sockaddr_in sa;
-    if (parse_hostport(listen_at, &sa) < 0) { fprintf(stderr, "echo: bad --listen %s\n", listen_at); return 2; }
-    raise_nofile();
-    signal(SIGPIPE, SIG_IGN);
+    if (parse_hostport(at, &sa) < 0) { fprintf(stderr, "echo: bad listen address %s\n", at); exit(2); }
     int lfd = socket(AF_INET, SOCK_STREAM, 0);
     int one = 1;
     setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     if (bind(lfd, (struct sockaddr *)&sa, sizeof sa) < 0) die("echo: bind");
     if (listen(lfd, 4096) < 0) die("echo: listen");
     set_nonblock(lfd);
-    g_ep = epoll_create1(0);
-    struct epoll_event e = {.events = EPOLLIN, .data.ptr = NULL};
+    econn *l = calloc(1, sizeof *l);
+    l->fd = lfd;
+    l->listener = 1;
+    l->lctx = ctx;
+    struct epoll_event e = {.events = EPOLLIN, .data.ptr = l};
     epoll_ctl(g_ep, EPOLL_CTL_ADD, lfd, &e);
-    fprintf(stderr, "wsbench echo listening on %s\n", listen_at);
+    fprintf(stderr, "wsbench echo listening on %s%s\n", at, ctx ? " (TLS)" : "");
+    return l;
+}
+
+static SSL_CTX *echo_tls_context(const char *cert, const char *key) {
+    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+    if (!ctx) { ERR_print_errors_fp(stderr); exit(1); }
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1 ||
+        SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1 || SSL_CTX_check_private_key(ctx) != 1) {
+        fprintf(stderr, "echo: cannot use --tls-cert %s / --tls-key %s\n", cert, key);
+        ERR_print_errors_fp(stderr);
+        exit(1);
+    }
+    SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    /* session resumption (ids for TLS 1.2, tickets for both) so proxies that reuse sessions can */
+    static const unsigned char sid[] = "wsbench-echo";
+    SSL_CTX_set_session_id_context(ctx, sid, sizeof sid - 1);
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
+    return ctx;
+}
+
+static int run_echo(int argc, char **argv) {
+    const char *listen_at = NULL, *tls_at = NULL, *cert = NULL, *key = NULL;
+    for (int i = 2; i < argc; i++) {
+        if (!strcmp(argv[i], "--listen") && i + 1 < argc) listen_at = argv[++i];
+        else if (!strcmp(argv[i], "--tls-listen") && i + 1 < argc) tls_at = argv[++i];
+        else if (!strcmp(argv[i], "--tls-cert") && i + 1 < argc) cert = argv[++i];
+        else if (!strcmp(argv[i], "--tls-key") && i + 1 < argc) key = argv[++i];
+        else { fprintf(stderr, "echo: unknown argument %s\n", argv[i]); return 2; }
+    }
+    if (tls_at && (!cert || !key)) { fprintf(stderr, "echo: --tls-listen needs --tls-cert and --tls-key\n"); return 2; }
+    if (!tls_at && (cert || key)) { fprintf(stderr, "echo: --tls-cert/--tls-key need --tls-listen\n"); return 2; }
+    if (!listen_at && !tls_at) listen_at = "127.0.0.1:9000";
+    raise_nofile();
+    signal(SIGPIPE, SIG_IGN);
+    int one = 1;
+    g_ep = epoll_create1(0);
+    if (listen_at) echo_listen(listen_at, NULL);
+    if (tls_at) echo_listen(tls_at, echo_tls_context(cert, key));
     struct epoll_event evs[256];
     for (;;) {
         int n = epoll_wait(g_ep, evs, 256, -1);
         if (n < 0) { if (errno == EINTR) continue; die("epoll_wait"); }
         for (int i = 0; i < n; i++) {
             econn *c = evs[i].data.ptr;
-            if (!c) {
+            if (c->listener) {
                 for (;;) {
-                    int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK);
+                    int fd = accept4(c->fd, NULL, NULL, SOCK_NONBLOCK);
                     if (fd < 0) break;
                     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
                     econn *nc = calloc(1, sizeof *nc);
                     nc->fd = fd;
                     nc->evmask = EPOLLIN;
+                    if (c->lctx) {
+                        nc->ssl = SSL_new(c->lctx);
+                        if (!nc->ssl || SSL_set_fd(nc->ssl, fd) != 1) { ERR_print_errors_fp(stderr); exit(1); }
+                        SSL_set_accept_state(nc->ssl);
+                    }
                     struct epoll_event ce = {.events = EPOLLIN, .data.ptr = nc};
                     epoll_ctl(g_ep, EPOLL_CTL_ADD, fd, &ce);
                 }
                 continue;
             }
+            uint32_t ev = evs[i].events;
             int r = 0;
-            if (evs[i].events & (EPOLLERR)) r = -1;
-            if (!r && (evs[i].events & EPOLLOUT)) r = econn_flush(c);
-            if (!r && (evs[i].events & (EPOLLIN | EPOLLHUP))) r = echo_readable(c);
+            if (ev & (EPOLLERR)) r = -1;
+            if (!r && c->ssl && !c->tls_ready) {
+                r = echo_tls_handshake(c);
+                if (!r && !c->tls_ready) continue;
+                if (!r) ev |= EPOLLIN; /* the request may already be there */
+            }
+            if (!r && (ev & EPOLLOUT)) {
+                r = econn_flush(c);
+                if (!r && c->tls_rd_out) { c->tls_rd_out = 0; r = echo_readable(c); }
+            }
+            if (!r && (ev & (EPOLLIN | EPOLLHUP))) r = echo_readable(c);
+            /* TLS: bytes already decrypted inside OpenSSL do not wake epoll; read them now if
+             * reading was paused for backpressure and has just resumed */
+            if (!r && c->ssl && (c->evmask & EPOLLIN) && SSL_pending(c->ssl) > 0) r = echo_readable(c);
             if (r < 0) econn_free(c);
         }
     }
@@ -697,7 +840,7 @@ static void lconn_connected(lconn *c) {
 
 static void usage(void) {
     fprintf(stderr,
-            "usage: wsbench echo --listen HOST:PORT\n"
+            "usage: wsbench echo [--listen HOST:PORT] [--tls-listen HOST:PORT --tls-cert PEM --tls-key PEM]\n"
             "       wsbench load --url ws://HOST:PORT/path [--connections N] [--inflight K] [--size BYTES]\n"
             "                    [--binary] [--duration S] [--warmup S] [--rate MSGS_PER_SEC]\n"
             "                    [--no-verify] [--label NAME] [--json]\n");
