@@ -153,7 +153,6 @@ struct SessionSettings {
     let connectTimeout: Double
     let maxMessageBytes: Int
     let maxBufferedBytes: Int
-    let onClose: OnClose
     let replay: ReplaySettings
     /// `upstream.replay.match` and `upstream.rotate_on_match`, compiled once per configuration.
     let replayMatcher: MessageMatcher?
@@ -173,7 +172,6 @@ struct SessionSettings {
         connectTimeout = configuration.upstream.connectTimeoutSeconds
         maxMessageBytes = configuration.limits.maxMessageBytes
         maxBufferedBytes = configuration.limits.maxBufferedBytes
-        onClose = configuration.upstream.onClose
         replay = configuration.upstream.replay
         replayMatcher = configuration.upstream.replay.match.flatMap { try? MessageMatcher(pattern: $0) }
         noticeMatcher = configuration.upstream.rotateOnMatch.flatMap { try? MessageMatcher(pattern: $0) }
