@@ -55,7 +55,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+#include "wscommon.h"
 #define MAX_FRAME (16u << 20) /* echo: largest frame accepted (1 MiB required, 16 MiB allowed) */
 #define RBUF_SIZE (256u << 10)
 
@@ -72,13 +72,6 @@ static void set_nonblock(int fd) {
     if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) die("fcntl");
 }
 
-static void raise_nofile(void) {
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-        rl.rlim_cur = rl.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &rl);
-    }
-}
 
 static int parse_hostport(const char *s, struct sockaddr_in *sa) {
     char host[256];
@@ -96,51 +89,9 @@ static int parse_hostport(const char *s, struct sockaddr_in *sa) {
     return 0;
 }
 
-static void b64(const unsigned char *in, size_t n, char *out) {
-    static const char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    size_t i, o = 0;
-    for (i = 0; i + 2 < n; i += 3) {
-        uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
-        out[o++] = t[v >> 18]; out[o++] = t[(v >> 12) & 63]; out[o++] = t[(v >> 6) & 63]; out[o++] = t[v & 63];
-    }
-    if (n - i == 1) {
-        uint32_t v = (uint32_t)in[i] << 16;
-        out[o++] = t[v >> 18]; out[o++] = t[(v >> 12) & 63]; out[o++] = '='; out[o++] = '=';
-    } else if (n - i == 2) {
-        uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8;
-        out[o++] = t[v >> 18]; out[o++] = t[(v >> 12) & 63]; out[o++] = t[(v >> 6) & 63]; out[o++] = '=';
-    }
-    out[o] = 0;
-}
 
-static void ws_accept(const char *key, size_t keylen, char out[32]) {
-    unsigned char buf[128], dig[SHA_DIGEST_LENGTH];
-    if (keylen > 64) keylen = 64;
-    memcpy(buf, key, keylen);
-    memcpy(buf + keylen, WS_GUID, sizeof WS_GUID - 1);
-    SHA1(buf, keylen + sizeof WS_GUID - 1, dig);
-    b64(dig, SHA_DIGEST_LENGTH, out);
-}
 
 /* Find header `name` in an HTTP head (case-insensitive); returns value and length. */
-static const char *find_header(const char *head, size_t len, const char *name, size_t *vlen) {
-    size_t nl = strlen(name);
-    const char *p = head, *end = head + len;
-    while (p < end) {
-        const char *eol = memmem(p, (size_t)(end - p), "\r\n", 2);
-        if (!eol) eol = end;
-        if ((size_t)(eol - p) > nl && p[nl] == ':' && strncasecmp(p, name, nl) == 0) {
-            const char *v = p + nl + 1;
-            while (v < eol && (*v == ' ' || *v == '\t')) v++;
-            const char *ve = eol;
-            while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t')) ve--;
-            *vlen = (size_t)(ve - v);
-            return v;
-        }
-        p = eol + 2;
-    }
-    return NULL;
-}
 
 /* XOR `n` bytes of src with the 4-byte mask into dst, 8 bytes at a time.
  * The mask phase starts at 0 (payload offset 0). dst may equal src. */
