@@ -42,14 +42,19 @@ extension ProxySession {
         leg.phase = .resolving
         leg.arm(at: loop.now + settings.connectTimeout)
         let url = settings.upstreamURL
-        Resolver.resolve(host: url.host, port: url.port, on: loop) { [weak self, weak leg] result in
-            guard let self, let leg, leg.phase == .resolving, self.phase != .finished else { return }
+        // The session is held (strongly) until the lookup reports and the leg is found by its
+        // generation: a weak reference would give the session and the leg a side table, and
+        // every retain and release of them on the relay path would take the slow path.
+        let generation = leg.generation
+        Resolver.resolve(host: url.host, port: url.port, on: loop) { [self] result in
+            guard phase != .finished, let leg = legs.first(where: { $0.generation == generation }),
+                  leg.phase == .resolving else { return }
             switch result {
             case .success(let addresses):
                 leg.candidates = addresses
-                self.connectNextCandidate(leg)
+                connectNextCandidate(leg)
             case .failure(let error):
-                self.legFailed(leg, status: 502, reason: error.description)
+                legFailed(leg, status: 502, reason: error.description)
             }
         }
     }

@@ -106,11 +106,14 @@ extension ProxySession {
     }
 
     private func appFramePayload(_ chunk: UnsafeRawBufferPointer, frameEnd: Bool, messageEnd: Bool) {
+        // A message that is whole in this chunk (the usual case) is remembered straight from
+        // the read buffer; only a message split across chunks is gathered in `appMessage`.
+        let wholeInChunk = messageEnd && appMessage.isOpen && appMessage.bytes.isEmpty
         if appMessage.isOpen && !appMessageTooLargeToRemember {
-            if appMessage.bytes.count + chunk.count <= settings.replay.maxBytes {
-                appMessage.append(chunk)
-            } else {
+            if appMessage.bytes.count + chunk.count > settings.replay.maxBytes {
                 appMessageTooLargeToRemember = true
+            } else if !wholeInChunk {
+                appMessage.append(chunk)
             }
         }
         switch appDestination {
@@ -125,7 +128,11 @@ extension ProxySession {
             if messageEnd {
                 leg.messageOpenToward = false
                 if appMessage.isOpen && !appMessageTooLargeToRemember {
-                    _ = appMessage.bytes.withUnsafeBytes { replay.remember(opcode: appMessage.opcode, payload: $0) }
+                    if wholeInChunk {
+                        _ = replay.remember(opcode: appMessage.opcode, payload: chunk)
+                    } else {
+                        _ = appMessage.bytes.withUnsafeBytes { replay.remember(opcode: appMessage.opcode, payload: $0) }
+                    }
                 }
             }
         case .pending:
@@ -137,6 +144,8 @@ extension ProxySession {
         if frameEnd { appFrameOpen = false }
         if messageEnd {
             appMessage.isOpen = false
+            // Keep no large gathering buffer for an idle session.
+            if appMessage.bytes.capacity > MessageAssembly.retainedCapacity { appMessage.release() }
             worker.metrics.messages(.up).add()
             messagesUp += 1
         }
@@ -270,12 +279,27 @@ extension ProxySession {
     }
 
     /// Writes every queue and reacts to what is left: backpressure, close progress.
+    /// Backpressure and close progress are settled once, after every queue was written
+    /// (not once per connection): this runs after every read.
     func flushAll() {
-        if !downstream.isClosed { afterWrite(downstream, outcome: downstream.flush()) }
+        if !downstream.isClosed { wrote(downstream, outcome: downstream.flush()) }
         for leg in legs {
             if let connection = leg.connection, !connection.isClosed, leg.phase == .open || leg.phase == .closing {
-                afterWrite(connection, outcome: connection.flush())
+                wrote(connection, outcome: connection.flush())
             }
+        }
+        if phase == .open {
+            applyBackpressure()
+            advanceClose()
+        }
+    }
+
+    /// `afterWrite` without the per-connection backpressure and close pass (`flushAll` does those once).
+    private func wrote(_ connection: Connection, outcome: WriteOutcome) {
+        if case .failed = outcome {
+            connectionLost(connection)
+        } else if phase == .lingering && connection === downstream && outcome == .drained {
+            downstream.shutdownWrite()
         }
     }
 
@@ -299,11 +323,12 @@ extension ProxySession {
     /// it is read again once the destination has drained to half of that.
     private func applyBackpressure() {
         let limit = settings.maxBufferedBytes
+        let wasAppPaused = appPausedForBackpressure, wasUpstreamPaused = upstreamPausedForBackpressure
         let upQueued = (target?.connection?.out.queuedBytes ?? 0) + pending.byteCount
         if upQueued > limit { appPausedForBackpressure = true } else if upQueued <= limit / 2 { appPausedForBackpressure = false }
         let downQueued = downstream.out.queuedBytes
         if downQueued > limit { upstreamPausedForBackpressure = true } else if downQueued <= limit / 2 { upstreamPausedForBackpressure = false }
-        updateReading()
+        if appPausedForBackpressure != wasAppPaused || upstreamPausedForBackpressure != wasUpstreamPaused { updateReading() }
     }
 
     func updateReading() {

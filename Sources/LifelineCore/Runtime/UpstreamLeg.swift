@@ -110,13 +110,16 @@ struct MessageAssembly {
 
     mutating func begin(_ opcode: Opcode) {
         self.opcode = opcode
-        bytes.removeAll(keepingCapacity: true)
+        if !bytes.isEmpty { bytes.removeAll(keepingCapacity: true) }
         isOpen = true
     }
 
     mutating func append(_ chunk: UnsafeRawBufferPointer) {
         bytes.append(contentsOf: chunk)
     }
+
+    /// Capacity kept between messages; a larger buffer is released once its message is done.
+    static let retainedCapacity = 4096
 
     mutating func release() {
         bytes = []

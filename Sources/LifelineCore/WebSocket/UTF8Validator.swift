@@ -2,7 +2,7 @@
 /// carried between chunks, so a code point may be split across reads and
 /// fragments. Fails at the first byte that proves the input invalid: overlong
 /// forms, surrogates D800–DFFF, code points above U+10FFFF, stray or missing
-/// continuation bytes, and C0/C1/F5–FF. Runs of ASCII are skipped 8 bytes at a time.
+/// continuation bytes, and C0/C1/F5–FF. Runs of ASCII are skipped 64, then 8, bytes at a time.
 public struct UTF8Validator {
     /// What the next byte must be.
     @usableFromInline
@@ -43,6 +43,17 @@ public struct UTF8Validator {
         var i = 0
         while i < count {
             if s == .boundary {
+                // 64 bytes per test: text is mostly ASCII, and this loop is most of the
+                // relay's user-space work for text messages (see bench/RESULTS.md, profile).
+                while i &+ 64 <= count {
+                    let vector = base.loadUnaligned(fromByteOffset: i, as: SIMD16<UInt8>.self)
+                        | base.loadUnaligned(fromByteOffset: i &+ 16, as: SIMD16<UInt8>.self)
+                        | base.loadUnaligned(fromByteOffset: i &+ 32, as: SIMD16<UInt8>.self)
+                        | base.loadUnaligned(fromByteOffset: i &+ 48, as: SIMD16<UInt8>.self)
+                    let folded = unsafeBitCast(vector, to: (UInt64, UInt64).self)
+                    if (folded.0 | folded.1) & 0x8080_8080_8080_8080 != 0 { break }
+                    i &+= 64
+                }
                 while i &+ 8 <= count,
                       base.loadUnaligned(fromByteOffset: i, as: UInt64.self) & 0x8080_8080_8080_8080 == 0 {
                     i &+= 8
