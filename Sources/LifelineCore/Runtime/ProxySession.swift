@@ -180,8 +180,9 @@ final class ProxySession {
         let now = loop.now
         switch phase {
         case .readingRequest where now >= openedAt + settings.handshakeTimeout:
-            worker.metrics.handshakeFailure(status: 408)
-            refuse(status: 408, reason: "the upgrade request did not arrive within \(settings.handshakeTimeout) s")
+            let rejection = HTTPRejection(status: 408, reason: "the upgrade request did not arrive within \(settings.handshakeTimeout) s",
+                                          input: .requestTimeout)
+            reject(rejection)
             return
         case .lingering where now >= lingerDeadline:
             closeEverything()

@@ -19,6 +19,9 @@ public final class Worker {
     private var nextSessionID: UInt64
     private let sessionIDStride: UInt64
     public private(set) var isDraining = false
+    /// Rate limits for hostile-input log lines: by client address, and by upstream address.
+    var downstreamRejectionLog = PeerLogLimiter()
+    var upstreamRejectionLog = PeerLogLimiter()
     /// Called (on this loop) once the last session is gone during a drain.
     public var onDrained: (() -> Void)?
 
