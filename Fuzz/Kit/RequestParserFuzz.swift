@@ -42,10 +42,10 @@ enum RequestParserFuzz {
         try check(tight, input: input, maxHeadBytes: smallHead, maxHeaderCount: smallCount)
         if case .request(let request, let headLength) = whole {
             if headLength > smallHead {
-                try require(tight == .reject(HTTPRejection(status: 431, reason: "request head too large")),
+                try require(tight == .reject(HTTPRejection(status: 431, reason: "request head too large", input: .headTooLarge)),
                             "head of \(headLength) bytes with maxHeadBytes \(smallHead): \(tight)")
             } else if request.headers.count > smallCount {
-                try require(tight == .reject(HTTPRejection(status: 431, reason: "too many header fields")),
+                try require(tight == .reject(HTTPRejection(status: 431, reason: "too many header fields", input: .tooManyFields)),
                             "\(request.headers.count) headers with maxHeaderCount \(smallCount): \(tight)")
             } else {
                 try require(tight == whole, "within tighter limits: \(tight)\n default: \(whole)")
@@ -72,6 +72,9 @@ enum RequestParserFuzz {
             try require(headEnd(bytes) == nil, "needMore for input with CRLFCRLF")
         case .reject(let rejection):
             try require([400, 426, 431].contains(rejection.status), "rejected with status \(rejection.status)")
+            try require((rejection.status == 426) == (rejection.input == .notWebSocket), "426 vs reason \(rejection.input)")
+            try require((rejection.status == 431) == [.headTooLarge, .tooManyFields].contains(rejection.input),
+                        "431 vs reason \(rejection.input)")
             try require(!rejection.reason.isEmpty, "rejection without a reason")
             if rejection.status == 426 {
                 try require(rejection.extraHeaders.contains(HTTPHeader(name: "Sec-WebSocket-Version", value: "13")),
@@ -121,6 +124,7 @@ enum RequestParserFuzz {
         try require(all("sec-websocket-key") == [request.key], "key \(request.key) is not the one Sec-WebSocket-Key header")
         try require(Oracle.base64Decode(request.key)?.count == 16, "invalid Sec-WebSocket-Key \(request.key) accepted")
         try require(all("transfer-encoding").isEmpty, "Transfer-Encoding accepted on an upgrade")
+        try require(all("upgrade").count == 1, "\(all("upgrade").count) Upgrade headers accepted")
         for protocolName in request.subprotocols {
             try require(!protocolName.isEmpty && protocolName.trimmingSpaces == protocolName && !protocolName.contains(","),
                         "subprotocol '\(protocolName)'")

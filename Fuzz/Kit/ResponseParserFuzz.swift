@@ -61,8 +61,9 @@ enum ResponseParserFuzz {
         switch result {
         case .needMore:
             break
-        case .invalid(let reason):
+        case .invalid(let input, let reason):
             try require(!reason.isEmpty, "invalid without a reason")
+            try require(input.applies(to: .upstream), "response refused for a request-only reason \(input)")
         case .switching(let response, let headLength):
             try require(response.status == 101, "switching with status \(response.status)")
             try require(headLength <= bytes.count && headLength <= maxHead && headLength >= 4, "headLength \(headLength) of \(bytes.count)")
@@ -73,6 +74,8 @@ enum ResponseParserFuzz {
                 response.headers.filter { Oracle.lowercasedASCII($0.name) == name }.map(\.value)
             }
             try require(all("sec-websocket-accept") == [accept], "accept \(all("sec-websocket-accept")) accepted")
+            try require(all("transfer-encoding").isEmpty && all("content-length").allSatisfy { !$0.isEmpty && $0.allSatisfy { $0 == "0" } },
+                        "101 with a body accepted")
             try require(all("sec-websocket-extensions").allSatisfy { $0.split(separator: ",").allSatisfy { String($0).trimmingSpaces.isEmpty } },
                         "extension \(all("sec-websocket-extensions")) accepted")
             try require(all("sec-websocket-protocol").count <= 1, "several Sec-WebSocket-Protocol accepted")

@@ -176,19 +176,19 @@ final class HTTPRequestParserTests: XCTestCase {
 
     func testKeyProblemsAre400() {
         let noKey = "GET / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\r\n"
-        XCTAssertEqual(rejection(noKey), HTTPRejection(status: 400, reason: "missing Sec-WebSocket-Key"))
+        XCTAssertEqual(rejection(noKey), HTTPRejection(status: 400, reason: "missing Sec-WebSocket-Key", input: .badHandshake))
         for bad in ["short==", "dGhlIHNhbXBsZSBub25jZQ", "dGhlIHNhbXBsZSBub25jZQ=", "dGhlIHNhbXBsZSBub25jZ!==",
                     "dGhlIHNhbXBsZSBub25jZXh4", "", "dGhlIHNhbXBsZSBub25jZXh4eHg="] {
             let text = noKey.replacingOccurrences(of: "\r\n\r\n", with: "\r\nSec-WebSocket-Key: \(bad)\r\n\r\n")
             XCTAssertEqual(rejection(text)?.status, 400, bad)
         }
-        XCTAssertEqual(rejection(Self.head(["Sec-WebSocket-Key: \(Self.key)"]))?.reason, "duplicate Sec-WebSocket-Key")
+        XCTAssertEqual(rejection(Self.head(["Sec-WebSocket-Key: \(Self.key)"]))?.reason, "duplicate Sec-WebSocket-Key header")
     }
 
     func testHostProblemsAre400() {
-        XCTAssertEqual(rejection(Self.head(["host: other.example"])), HTTPRejection(status: 400, reason: "duplicate Host header"))
+        XCTAssertEqual(rejection(Self.head(["host: other.example"])), HTTPRejection(status: 400, reason: "duplicate Host header", input: .duplicateHeader))
         let noHost = Self.head().replacingOccurrences(of: "Host: app.example\r\n", with: "")
-        XCTAssertEqual(rejection(noHost), HTTPRejection(status: 400, reason: "missing Host header"))
+        XCTAssertEqual(rejection(noHost), HTTPRejection(status: 400, reason: "missing Host header", input: .badHandshake))
     }
 
     func testBodyOnUpgradeIs400() {
@@ -220,7 +220,7 @@ final class HTTPRequestParserTests: XCTestCase {
 
     func testVersion8Is426() {
         let text = Self.head().replacingOccurrences(of: "Sec-WebSocket-Version: 13", with: "Sec-WebSocket-Version: 8")
-        XCTAssertEqual(rejection(text), HTTPRejection(status: 426, reason: "unsupported WebSocket version",
+        XCTAssertEqual(rejection(text), HTTPRejection(status: 426, reason: "unsupported WebSocket version", input: .notWebSocket,
                                                      extraHeaders: [HTTPHeader(name: "Sec-WebSocket-Version", value: "13")]))
         let missing = Self.head().replacingOccurrences(of: "Sec-WebSocket-Version: 13\r\n", with: "")
         XCTAssertEqual(rejection(missing)?.status, 426)

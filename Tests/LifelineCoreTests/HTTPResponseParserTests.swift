@@ -71,11 +71,11 @@ final class HTTPResponseParserTests: XCTestCase {
 
     func testBad101sAreInvalid() {
         XCTAssertEqual(parse(Self.switching().replacingOccurrences(of: Self.accept, with: "AAAAAAAAAAAAAAAAAAAAAAAAAAA=")),
-                       .invalid(reason: "wrong Sec-WebSocket-Accept"))
+                       .invalid(.invalid101, reason: "wrong Sec-WebSocket-Accept"))
         XCTAssertEqual(parse(Self.switching(["Sec-WebSocket-Extensions: permessage-deflate"])),
-                       .invalid(reason: "upstream negotiated an extension we did not offer"))
+                       .invalid(.invalid101, reason: "upstream negotiated an extension we did not offer"))
         XCTAssertEqual(parse(Self.switching(["Sec-WebSocket-Protocol: mqtt"])),
-                       .invalid(reason: "upstream chose a subprotocol we did not offer"))
+                       .invalid(.invalid101, reason: "upstream chose a subprotocol we did not offer"))
         XCTAssertTrue(isInvalid(parse(Self.switching(["Sec-WebSocket-Protocol: chat", "Sec-WebSocket-Protocol: chat"]))))
         XCTAssertTrue(isInvalid(parse(Self.switching(["Sec-WebSocket-Accept: \(Self.accept)"]))))
         XCTAssertTrue(isInvalid(parse(Self.switching().replacingOccurrences(of: "Upgrade: websocket\r\n", with: ""))))
@@ -149,7 +149,7 @@ final class HTTPResponseParserTests: XCTestCase {
     // MARK: invalid
 
     func testMalformedResponsesAreInvalid() {
-        XCTAssertEqual(parse("", eof: true), .invalid(reason: "upstream closed before a complete response head"))
+        XCTAssertEqual(parse("", eof: true), .invalid(.truncatedResponse, reason: "upstream closed before a complete response head"))
         XCTAssertTrue(isInvalid(parse("HTTP/1.1 101 Switching", eof: true)))
         XCTAssertTrue(isInvalid(parse("HTTP/2 200 OK\r\n\r\n")))
         XCTAssertTrue(isInvalid(parse("HTTP/1.1 20 OK\r\n\r\n")))
@@ -165,13 +165,13 @@ final class HTTPResponseParserTests: XCTestCase {
 
     func testSizeLimits() {
         XCTAssertEqual(parse("HTTP/1.1 200 OK\r\nX: " + String(repeating: "a", count: 100), maxHeadBytes: 64),
-                       .invalid(reason: "response head too large"))
+                       .invalid(.headTooLarge, reason: "response head too large"))
         XCTAssertEqual(parse("HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\n", maxBodyBytes: 10),
-                       .invalid(reason: "response body too large"))
+                       .invalid(.badBody, reason: "response body too large"))
         XCTAssertEqual(parse("HTTP/1.1 200 OK\r\n\r\n" + String(repeating: "a", count: 11), maxBodyBytes: 10),
-                       .invalid(reason: "response body too large"))
+                       .invalid(.badBody, reason: "response body too large"))
         XCTAssertEqual(parse("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n6\r\naaaaaa\r\n5\r\n", maxBodyBytes: 10),
-                       .invalid(reason: "response body too large"))
+                       .invalid(.badBody, reason: "response body too large"))
         if case .refused(_, let body) = parse("HTTP/1.1 200 OK\r\n\r\n" + String(repeating: "a", count: 10), eof: true, maxBodyBytes: 10) {
             XCTAssertEqual(body.count, 10)
         } else { XCTFail() }

@@ -27,6 +27,8 @@ final class MetricsExpositionTests: XCTestCase {
         a.protocolError(side: .upstream, code: 1002); b.protocolError(side: .upstream, code: 1002)
         b.protocolError(side: .downstream, code: 1009)
         a.handshakeFailure(status: 400); b.handshakeFailure(status: 502); b.handshakeFailure(status: 400)
+        a.rejectedInputs(.downstream, .duplicateHeader).add(2); b.rejectedInputs(.downstream, .duplicateHeader).add(1)
+        b.rejectedInputs(.upstream, .bodyOn101).add(4)
         text = MetricsExposition.render([a, b], now: 1010.5, process: nil)
     }
 
@@ -176,6 +178,21 @@ final class MetricsExpositionTests: XCTestCase {
             lifeline_handshake_failures_total{status="502"} 1
 
             """)
+    }
+
+    func testRejectedInputsPrintEveryApplicableReasonPerSideSummed() {
+        let lines = family("lifeline_rejected_inputs_total").split(separator: "\n")
+        XCTAssertEqual(lines.first, "# HELP lifeline_rejected_inputs_total Handshake input refused as malformed, oversized, contradictory or too slow, by side and reason.")
+        XCTAssertEqual(lines.dropFirst().first, "# TYPE lifeline_rejected_inputs_total counter")
+        let samples = lines.dropFirst(2)
+        // 5 shared reasons on both sides, 8 request-only, 6 response-only.
+        XCTAssertEqual(samples.count, 5 * 2 + 8 + 6)
+        XCTAssertTrue(samples.contains("lifeline_rejected_inputs_total{side=\"downstream\",reason=\"duplicate_header\"} 3"))
+        XCTAssertTrue(samples.contains("lifeline_rejected_inputs_total{side=\"upstream\",reason=\"body_on_101\"} 4"))
+        XCTAssertTrue(samples.contains("lifeline_rejected_inputs_total{side=\"upstream\",reason=\"head_too_large\"} 0"))
+        XCTAssertFalse(samples.contains { $0.contains("side=\"upstream\",reason=\"duplicate_header\"") })
+        XCTAssertFalse(samples.contains { $0.contains("side=\"downstream\",reason=\"body_on_101\"") })
+        XCTAssertEqual(samples.filter { !$0.hasSuffix(" 0") }.count, 2)
     }
 
     func testOldestConnectionAgeUsesTheEarliestStart() {

@@ -25,6 +25,8 @@ final class MetricsFamilyNamesTests: XCTestCase {
         ("lifeline_deduplicated_messages_total", "counter"),
         ("lifeline_protocol_errors_total", "counter"),
         ("lifeline_handshake_failures_total", "counter"),
+        // Beyond spec §6 (issue 7, SECURITY.md "Hostile input").
+        ("lifeline_rejected_inputs_total", "counter"),
     ]
     static let specProcessFamilies = ["process_resident_memory_bytes", "process_open_fds", "process_cpu_seconds_total"]
     static let extraProcessFamilies = ["process_max_fds", "process_start_time_seconds"]

@@ -2,7 +2,7 @@
 
 * ``upstream``      a recording websockets echo server (echo_upstream.Upstream).
 * ``ticker``        a recording broadcast ticker, 500 msgs/s (ticker_upstream.Ticker).
-* ``lifeline``      a factory: ``lifeline(upstream_url, {overrides})`` writes a
+* ``lifeline``      a factory: ``lifeline(upstream_url, {overrides}, nofile=N)`` writes a
                     temporary config.json (spec §2 key names), starts
                     ``$LIFELINE_BIN --config FILE`` with stderr captured to a file,
                     waits until its port accepts, and returns a handle. Every
@@ -20,6 +20,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import resource
 import signal
 import socket
 import subprocess
@@ -213,7 +214,8 @@ def lifeline(request, tmp_path) -> Iterator[Callable[..., Lifeline]]:
     request.node._lifelines = started
     binary = lifeline_bin()
 
-    def start(upstream_url: str, overrides: dict[str, Any] | None = None) -> Lifeline:
+    def start(upstream_url: str, overrides: dict[str, Any] | None = None, nofile: int | None = None) -> Lifeline:
+        """`nofile`: start Lifeline with RLIMIT_NOFILE (soft and hard) set to it."""
         if not binary.exists():
             pytest.fail(f"Lifeline binary {binary} not found: build it or set LIFELINE_BIN")
         port = free_port()
@@ -240,6 +242,7 @@ def lifeline(request, tmp_path) -> Iterator[Callable[..., Lifeline]]:
                 stderr=err,
                 cwd=tmp_path,
                 env={k: v for k, v in os.environ.items() if not k.startswith("LIFELINE_")},
+                preexec_fn=None if nofile is None else (lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))),
             )
         ll = Lifeline(proc, port, host, config, config_path, stderr_path)
         started.append(ll)

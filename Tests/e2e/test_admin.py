@@ -125,6 +125,8 @@ SPEC_METRICS = {
     "lifeline_deduplicated_messages_total": ("counter", None, None),
     "lifeline_protocol_errors_total": ("counter", ("side", "code"), None),
     "lifeline_handshake_failures_total": ("counter", "status", None),
+    # Beyond §6 (SECURITY.md "Hostile input"); values checked in test_hostile_input.py.
+    "lifeline_rejected_inputs_total": ("counter", ("side", "reason"), None),
     "process_resident_memory_bytes": ("gauge", None, None),
     "process_open_fds": ("gauge", None, None),
     "process_cpu_seconds_total": ("counter", None, None),

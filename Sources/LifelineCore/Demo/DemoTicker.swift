@@ -29,7 +29,7 @@ final class DemoTicker {
         self.rate = rate
         listener = try Listener(address: SocketAddress(literalHost: "127.0.0.1", port: 0)!, reusePort: false, loop: loop,
                                 onAccept: { [unowned self] fd, _ in self.accepted(fd) },
-                                onError: { _ in })
+                                onError: { _, _ in })
         timer = TimerWatcher(owner: self, callback: demoTickerTimerCallback)
     }
 

@@ -27,10 +27,10 @@ public struct UpgradeRequestParser {
         let decided: RequestParseResult
         switch outcome {
         case .needMore: return .needMore
-        case .tooLarge: decided = .reject(.tooLarge("request head too large"))
-        case .nul: decided = .reject(.badRequest("NUL in request head"))
-        case .bareCR: decided = .reject(.badRequest("bare CR in request head"))
-        case .bareLF: decided = .reject(.badRequest("bare LF in request head (CRLF required)"))
+        case .tooLarge: decided = .reject(.tooLarge(.headTooLarge, "request head too large"))
+        case .nul: decided = .reject(.badRequest(.badCharacter, "NUL in request head"))
+        case .bareCR: decided = .reject(.badRequest(.badCharacter, "bare CR in request head"))
+        case .bareLF: decided = .reject(.badRequest(.badCharacter, "bare LF in request head (CRLF required)"))
         case .complete(let end): decided = Self.interpret(buffer, end: end, maxHeaderCount: maxHeaderCount)
         }
         result = decided
@@ -42,13 +42,17 @@ public struct UpgradeRequestParser {
         do {
             head = try MessageHead(buffer, range: 0..<end, maxFields: maxHeaderCount, lossyText: false)
         } catch {
-            return .reject(error == .tooManyFields ? .tooLarge(error.reason) : .badRequest(error.reason))
+            switch error {
+            case .tooManyFields: return .reject(.tooLarge(.tooManyFields, error.reason))
+            case .emptyStartLine: return .reject(.badRequest(.badRequestLine, error.reason))
+            default: return .reject(.badRequest(error.rejectedInput, error.reason))
+            }
         }
         let line: RequestLine
         do {
             line = try RequestLine(head.startLine)
         } catch {
-            return .reject(.badRequest(error.reason))
+            return .reject(.badRequest(.badRequestLine, error.reason))
         }
         switch UpgradeRequestValidator.validate(method: line.method, target: line.target, headers: head.headers) {
         case .success(let request): return .request(request, headLength: end)

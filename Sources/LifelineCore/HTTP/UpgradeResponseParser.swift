@@ -7,9 +7,10 @@ public enum ResponseParseResult: Equatable {
     /// A complete non-101 response; body complete by Content-Length, chunked (decoded), or
     /// close-delimited (complete when eof == true); 1xx other than 101 skipped.
     case refused(UpgradeResponse, body: [UInt8])
-    /// Malformed head, head > maxHeadBytes, body > maxBodyBytes, bad 101 (wrong accept,
-    /// extension, unoffered subprotocol), eof before a complete response.
-    case invalid(reason: String)
+    /// Malformed head, head > maxHeadBytes or > maxHeaderCount fields, body > maxBodyBytes,
+    /// a 101 with a body, bad 101 (wrong accept, extension, unoffered subprotocol), eof before a
+    /// complete response; with the metric reason (`lifeline_rejected_inputs_total{side="upstream"}`).
+    case invalid(RejectedInput, reason: String)
 }
 
 /// Incremental client-side parser, same buffer convention as `UpgradeRequestParser`: one growing
@@ -27,13 +28,16 @@ public struct UpgradeResponseParser {
     private let expectedAccept: String
     private let offeredProtocols: [String]
     private let maxBodyBytes: Int
+    private let maxHeaderCount: Int
     private var scanner: HeadScanner
     private var phase = Phase.head
 
-    public init(expectedAccept: String, offeredProtocols: [String], maxHeadBytes: Int = 16384, maxBodyBytes: Int = 65536) {
+    public init(expectedAccept: String, offeredProtocols: [String], maxHeadBytes: Int = 16384, maxHeaderCount: Int = 100,
+                maxBodyBytes: Int = 65536) {
         self.expectedAccept = expectedAccept
         self.offeredProtocols = offeredProtocols
         self.maxBodyBytes = maxBodyBytes
+        self.maxHeaderCount = maxHeaderCount
         self.scanner = HeadScanner(maxHeadBytes: maxHeadBytes)
     }
 
@@ -51,11 +55,12 @@ public struct UpgradeResponseParser {
                 return result
             case .head:
                 switch scanner.scan(buffer) {
-                case .needMore: return eof ? .invalid(reason: "upstream closed before a complete response head") : .needMore
-                case .tooLarge: return .invalid(reason: "response head too large")
-                case .nul: return .invalid(reason: "NUL in response head")
-                case .bareCR: return .invalid(reason: "bare CR in response head")
-                case .bareLF: return .invalid(reason: "bare LF in response head")
+                case .needMore:
+                    return eof ? .invalid(.truncatedResponse, reason: "upstream closed before a complete response head") : .needMore
+                case .tooLarge: return .invalid(.headTooLarge, reason: "response head too large")
+                case .nul: return .invalid(.badCharacter, reason: "NUL in response head")
+                case .bareCR: return .invalid(.badCharacter, reason: "bare CR in response head")
+                case .bareLF: return .invalid(.badCharacter, reason: "bare LF in response head")
                 case .complete(let end):
                     if let result = headComplete(buffer, end: end) { return result }
                 }
@@ -67,8 +72,8 @@ public struct UpgradeResponseParser {
                 phase = .chunked(response, decoder)
                 switch progress {
                 case .done: return .refused(response, body: decoder.body)
-                case .invalid(let reason): return .invalid(reason: reason)
-                case .needMore: return eof ? .invalid(reason: "upstream closed inside a chunked body") : .needMore
+                case .invalid(let reason): return .invalid(.badBody, reason: reason)
+                case .needMore: return eof ? .invalid(.truncatedResponse, reason: "upstream closed inside a chunked body") : .needMore
                 }
             }
         }
@@ -78,15 +83,16 @@ public struct UpgradeResponseParser {
     private mutating func headComplete(_ buffer: UnsafeRawBufferPointer, end: Int) -> ResponseParseResult? {
         let head: MessageHead
         do {
-            head = try MessageHead(buffer, range: scanner.start..<end, maxFields: Int.max, lossyText: true)
+            head = try MessageHead(buffer, range: scanner.start..<end, maxFields: maxHeaderCount, lossyText: true)
         } catch {
-            return .invalid(reason: error.reason)
+            return .invalid(error == .emptyStartLine ? .badStatusLine : error.rejectedInput, reason: error.reason)
         }
-        guard let line = StatusLine(head.startLine) else { return .invalid(reason: "malformed status line") }
+        guard let line = StatusLine(head.startLine) else { return .invalid(.badStatusLine, reason: "malformed status line") }
         let response = UpgradeResponse(status: line.status, reason: line.reason, headers: head.headers, minorVersion: line.minorVersion)
         if response.status == 101 {
+            if let problem = Self.bodyProblem(on101: response) { return .invalid(.bodyOn101, reason: problem) }
             if let problem = SwitchingValidator.problem(with: response, expectedAccept: expectedAccept, offeredProtocols: offeredProtocols) {
-                return .invalid(reason: problem)
+                return .invalid(.invalid101, reason: problem)
             }
             return .switching(response, headLength: end)
         }
@@ -96,7 +102,7 @@ public struct UpgradeResponseParser {
         }
         switch ResponseBodyFraming.of(response, maxBodyBytes: maxBodyBytes) {
         case .failure(let error):
-            return .invalid(reason: error.reason)
+            return .invalid(.badBody, reason: error.reason)
         case .success(.chunked):
             phase = .chunked(response, ChunkedBodyDecoder(start: end, maxBodyBytes: maxBodyBytes, maxTrailerBytes: scanner.maxHeadBytes))
         case .success(let framing):
@@ -113,10 +119,23 @@ public struct UpgradeResponseParser {
             return .refused(response, body: [])
         case .length(let length):
             if available >= length { return .refused(response, body: Array(buffer[start..<start + length])) }
-            return eof ? .invalid(reason: "upstream closed before the end of the response body") : .needMore
+            return eof ? .invalid(.truncatedResponse, reason: "upstream closed before the end of the response body") : .needMore
         case .untilClose:
-            if available > maxBodyBytes { return .invalid(reason: "response body too large") }
+            if available > maxBodyBytes { return .invalid(.badBody, reason: "response body too large") }
             return eof ? .refused(response, body: Array(buffer[start...])) : .needMore
         }
+    }
+
+    /// Why a 101 claims a body, if it does: a 101 has none (RFC 9110 §15.2), so a
+    /// Transfer-Encoding or a non-zero Content-Length means upstream and Lifeline would
+    /// disagree about where the WebSocket stream starts.
+    private static func bodyProblem(on101 response: UpgradeResponse) -> String? {
+        if response.headers.count(named: "Transfer-Encoding") > 0 { return "101 with Transfer-Encoding" }
+        for length in response.headers.all(named: "Content-Length") {
+            guard !length.isEmpty, length.utf8.allSatisfy({ $0 == UInt8(ascii: "0") }) else {
+                return "101 with a non-zero Content-Length"
+            }
+        }
+        return nil
     }
 }

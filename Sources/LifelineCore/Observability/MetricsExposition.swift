@@ -56,6 +56,13 @@ public enum MetricsExposition {
         for (status, count) in all.rare({ $0.handshakeFailures }).sorted(by: { $0.key < $1.key }) {
             out.sample("lifeline_handshake_failures_total", labels: [("status", String(status))], count)
         }
+        out.header("lifeline_rejected_inputs_total", .counter, "Handshake input refused as malformed, oversized, contradictory or too slow, by side and reason.")
+        for side in MetricSide.allCases {
+            for reason in RejectedInput.allCases where reason.applies(to: side) {
+                out.sample("lifeline_rejected_inputs_total", labels: [("side", side.label), ("reason", reason.label)],
+                           all.sum { $0.rejectedInputs(side, reason).value })
+            }
+        }
         if let process { ProcessMetrics.render(process, into: &out) }
         return out.text
     }

@@ -31,6 +31,7 @@ public final class WorkerMetrics: Sendable {
     private let rotationsByReason = RotationReason.allCases.map { _ in RelaxedCounter() }
     private let messagesByDirection = MetricDirection.allCases.map { _ in RelaxedCounter() }
     private let bytesByDirection = MetricDirection.allCases.map { _ in RelaxedCounter() }
+    private let rejectedInputsBySide = WorkerMetrics.perSide { RejectedInput.allCases.map { _ in RelaxedCounter() } }
 
     let protocolErrors = RareLabelCounters<ProtocolErrorKey>()
     let handshakeFailures = RareLabelCounters<Int>()
@@ -58,6 +59,11 @@ public final class WorkerMetrics: Sendable {
     public func messages(_ direction: MetricDirection) -> RelaxedCounter { messagesByDirection[direction.rawValue] }
     /// `lifeline_bytes_total{direction}`.
     public func bytes(_ direction: MetricDirection) -> RelaxedCounter { bytesByDirection[direction.rawValue] }
+
+    /// `lifeline_rejected_inputs_total{side, reason}`: handshake input refused (SECURITY.md, "Hostile input").
+    public func rejectedInputs(_ side: MetricSide, _ reason: RejectedInput) -> RelaxedCounter {
+        rejectedInputsBySide[side.rawValue][reason.rawValue]
+    }
 
     /// Counts one `lifeline_protocol_errors_total{side, code}` (the close code sent for it).
     public func protocolError(side: MetricSide, code: UInt16) {

@@ -34,7 +34,9 @@ public final class AdminServer {
         self.idleTimeout = idleTimeout
         let listener = try Listener(address: address, reusePort: false, loop: loop,
             onAccept: { [unowned self] fd, _ in self.accepted(fd: fd) },
-            onError: { error in Logger.shared.warn("admin.accept_failed", ["error": .string(error.description)]) })
+            onError: { error, count in
+                Logger.shared.warn("admin.accept_failed", ["error": .string(error.description), "failures": .int(count)])
+            })
         boundAddress = listener.address
         self.listener = listener
         listener.start()

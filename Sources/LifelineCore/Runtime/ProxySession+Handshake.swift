@@ -16,9 +16,7 @@ extension ProxySession {
             case .needMore:
                 return
             case .reject(let rejection):
-                worker.metrics.handshakeFailure(status: rejection.status)
-                Logger.shared.info("downstream.rejected", ["client": .string(peer.description), "status": .int(rejection.status), "reason": .string(rejection.reason)])
-                refuse(status: rejection.status, reason: rejection.reason, extraHeaders: rejection.extraHeaders)
+                reject(rejection)
             case .request(let parsed, let headLength):
                 request = parsed
                 pipelinedAppBytes = Array(requestBytes[headLength...])
@@ -65,6 +63,7 @@ extension ProxySession {
             return
         }
         let address = leg.candidates.removeFirst()
+        leg.address = address
         leg.phase = .connecting
         do {
             let fd = try Socket.connect(to: address)
@@ -126,16 +125,19 @@ extension ProxySession {
             legOpened(leg, response: response, headLength: headLength)
         case .refused(let response, let body):
             legRefused(leg, response: response, body: body)
-        case .invalid(let reason):
-            legFailed(leg, status: 502, reason: "invalid upstream handshake: \(reason)")
+        case .invalid(let input, let reason):
+            legFailed(leg, status: 502, reason: "invalid upstream handshake: \(reason)", rejected: input)
         }
     }
 
     /// A leg's connect deadline (while connecting) or rotation age (once open) has come.
     func legDeadlinePassed(_ leg: UpstreamLeg) {
         switch leg.phase {
-        case .resolving, .connecting, .awaitingResponse:
+        case .resolving, .connecting:
             legFailed(leg, status: 504, reason: "upstream did not complete the handshake within \(settings.connectTimeout) s")
+        case .awaitingResponse:
+            legFailed(leg, status: 504, reason: "upstream did not complete its handshake response within \(settings.connectTimeout) s",
+                      rejected: .responseTimeout)
         case .open:
             rotate(.lifetime)
         case .closing:
@@ -222,11 +224,26 @@ extension ProxySession {
         }
     }
 
-    /// A connection attempt failed (unreachable, timed out, bad handshake).
-    func legFailed(_ leg: UpstreamLeg, status: Int, reason: String, failure: String? = nil) {
+    /// A connection attempt failed (unreachable, timed out, bad handshake). A failure caused by
+    /// upstream's handshake response (`rejected`) is also counted in
+    /// `lifeline_rejected_inputs_total{side="upstream"}` and logged at most once a minute per
+    /// upstream address; other failures are logged every time.
+    func legFailed(_ leg: UpstreamLeg, status: Int, reason: String, failure: String? = nil, rejected: RejectedInput? = nil) {
         guard leg.phase != .closed else { return }
         worker.metrics.connectFailure(reason: failure ?? (status == 504 ? "timeout" : "unreachable"))
-        Logger.shared.warn("upstream.handshake_failed", ["session": .int(Int(id)), "generation": .int(leg.generation), "status": .int(status), "reason": .string(reason)])
+        if let rejected {
+            worker.metrics.rejectedInputs(.upstream, rejected).add()
+            let upstreamHost = leg.address?.host ?? settings.upstreamURL.host
+            if case .log(let suppressed) = worker.upstreamRejectionLog.admit(upstreamHost, now: loop.now) {
+                Logger.shared.warn("upstream.handshake_failed", [
+                    "session": .int(Int(id)), "generation": .int(leg.generation), "upstream": .string(upstreamHost),
+                    "status": .int(status), "input": .string(rejected.label), "reason": .string(reason),
+                    "suppressed": .int(suppressed),
+                ])
+            }
+        } else {
+            Logger.shared.warn("upstream.handshake_failed", ["session": .int(Int(id)), "generation": .int(leg.generation), "status": .int(status), "reason": .string(reason)])
+        }
         if phase == .connectingFirst {
             worker.metrics.handshakeFailure(status: status)
             removeLeg(leg)
@@ -234,6 +251,21 @@ extension ProxySession {
         } else {
             replacementFailed(leg, refusedStatus: nil)
         }
+    }
+
+    /// Refuses the app's request: counts it (`lifeline_handshake_failures_total{status}`,
+    /// `lifeline_rejected_inputs_total{side="downstream"}`), logs it at most once a minute per
+    /// client IP (the next line says how many were held back), answers and closes.
+    func reject(_ rejection: HTTPRejection) {
+        worker.metrics.handshakeFailure(status: rejection.status)
+        worker.metrics.rejectedInputs(.downstream, rejection.input).add()
+        if case .log(let suppressed) = worker.downstreamRejectionLog.admit(peer.host, now: loop.now) {
+            Logger.shared.info("downstream.rejected", [
+                "client": .string(peer.description), "status": .int(rejection.status),
+                "input": .string(rejection.input.label), "reason": .string(rejection.reason), "suppressed": .int(suppressed),
+            ])
+        }
+        refuse(status: rejection.status, reason: rejection.reason, extraHeaders: rejection.extraHeaders)
     }
 
     /// Answers the app with an HTTP error and closes once it is written.

@@ -180,8 +180,9 @@ final class ProxySession {
         let now = loop.now
         switch phase {
         case .readingRequest where now >= openedAt + settings.handshakeTimeout:
-            worker.metrics.handshakeFailure(status: 408)
-            refuse(status: 408, reason: "the upgrade request did not arrive within \(settings.handshakeTimeout) s")
+            let rejection = HTTPRejection(status: 408, reason: "the upgrade request did not arrive within \(settings.handshakeTimeout) s",
+                                          input: .requestTimeout)
+            reject(rejection)
             return
         case .lingering where now >= lingerDeadline:
             closeEverything()
@@ -269,6 +270,9 @@ final class ProxySession {
     /// Sends a plain HTTP status to a client that cannot be served (e.g. over max_connections).
     static func refuse(fd: Int32, status: Int, loop: EventLoop) {
         let response = HTTPResponses.error(status: status, body: HTTPResponses.reasonPhrase(status) + "\n")
+        // Take in what the client has sent so far: closing with unread bytes sends a reset,
+        // which can destroy the response before the client has read it.
+        _ = Glibc.recv(fd, loop.readBuffer, loop.readBufferCapacity, Int32(MSG_DONTWAIT))
         _ = response.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
         Glibc.close(fd)
     }

@@ -15,6 +15,8 @@ final class UpstreamLeg {
     // Handshake.
     var candidates: [SocketAddress] = []
     var lastConnectError = "no address"
+    /// The address being connected to or connected (the key for rate-limited logs about it).
+    var address: SocketAddress?
     var responseBytes: [UInt8] = []
     var responseParser: UpgradeResponseParser?
 

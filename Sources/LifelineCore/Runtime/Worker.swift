@@ -19,6 +19,9 @@ public final class Worker {
     private var nextSessionID: UInt64
     private let sessionIDStride: UInt64
     public private(set) var isDraining = false
+    /// Rate limits for hostile-input log lines: by client address, and by upstream address.
+    var downstreamRejectionLog = PeerLogLimiter()
+    var upstreamRejectionLog = PeerLogLimiter()
     /// Called (on this loop) once the last session is gone during a drain.
     public var onDrained: (() -> Void)?
 
@@ -52,7 +55,10 @@ public final class Worker {
     public func listen(at address: SocketAddress, reusePort: Bool) throws -> SocketAddress {
         let listener = try Listener(address: address, reusePort: reusePort, loop: loop,
             onAccept: { [unowned self] fd, peer in self.accepted(fd: fd, peer: peer) },
-            onError: { error in Logger.shared.warn("accept.failed", ["error": .string(error.description)]) })
+            onExhausted: { [unowned self] fd in self.refuse(fd: fd) },
+            onError: { error, count in
+                Logger.shared.warn("accept.failed", ["error": .string(error.description), "failures": .int(count)])
+            })
         listener.start()
         self.listener = listener
         return listener.address
@@ -119,12 +125,7 @@ public final class Worker {
 
     private func accepted(fd: Int32, peer: SocketAddress) {
         guard !isDraining, connectionLimit.acquire() else {
-            metrics.handshakeFailure(status: 503)
-            if tls.downstream != nil {
-                Glibc.close(fd) // a TLS client cannot read a plaintext 503
-            } else {
-                ProxySession.refuse(fd: fd, status: 503, loop: loop)
-            }
+            refuse(fd: fd)
             return
         }
         let id = nextSessionID
@@ -132,6 +133,17 @@ public final class Worker {
         let session = ProxySession(id: id, fd: fd, peer: peer, worker: self)
         sessions[id] = session
         session.start()
+    }
+
+    /// Answers a client that cannot be served (over max_connections, draining, out of
+    /// descriptors) with 503 and closes its socket.
+    private func refuse(fd: Int32) {
+        metrics.handshakeFailure(status: 503)
+        if tls.downstream != nil {
+            Glibc.close(fd) // a TLS client cannot read a plaintext 503
+        } else {
+            ProxySession.refuse(fd: fd, status: 503, loop: loop)
+        }
     }
 
     func sessionFinished(_ session: ProxySession) {
