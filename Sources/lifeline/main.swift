@@ -7,6 +7,16 @@ signal(SIGPIPE, SIG_IGN)
 
 let environment = ProcessInfo.processInfo.environment
 
+/// A session holds two descriptors: take the whole hard limit (as HAProxy does) rather than
+/// the usual 1,024 soft default, so `downstream.max_connections` is what limits sessions.
+func raiseDescriptorLimit() {
+    var limit = rlimit()
+    let resource = Int32(RLIMIT_NOFILE.rawValue)
+    guard getrlimit(resource, &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
+    limit.rlim_cur = limit.rlim_max
+    _ = setrlimit(resource, &limit)
+}
+
 func fail(_ message: String, code: Int32) -> Never {
     FileHandle.standardError.write((message + "\n").data(using: .utf8)!)
     exit(code)
@@ -35,6 +45,7 @@ case .success(.demo(let durationSeconds)):
     exit(Demo(durationSeconds: durationSeconds).run())
 case .success(.run(let path)):
     let configuration = loadConfiguration(path)
+    raiseDescriptorLimit()
     Logger.shared.apply(configuration.log)
     let server = Server(configuration: configuration, configPath: path, environment: environment)
     exit(server.run())

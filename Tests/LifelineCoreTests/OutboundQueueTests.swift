@@ -56,6 +56,19 @@ final class OutboundQueueTests: XCTestCase {
         XCTAssertEqual(readAll(), pong + data)
     }
 
+    func testAFullLaneStillAnswersTheNewestPing() {
+        var queue = OutboundQueue()
+        let pongs = (0..<10).map { frame(.pong, [UInt8](repeating: UInt8($0), count: 125)) } // 127 bytes each
+        for pong in pongs { pong.withUnsafeBytes { queue.enqueuePong($0) } }
+        XCTAssertEqual(queue.write(to: fds[0]), .drained)
+        // The lane holds 4 (524 bytes); of the 6 that did not fit, only the newest is kept.
+        XCTAssertEqual(readAll(), pongs[0] + pongs[1] + pongs[2] + pongs[3] + pongs[9])
+        XCTAssertTrue(queue.isEmpty)
+        pongs[5].withUnsafeBytes { queue.enqueuePong($0) }
+        XCTAssertEqual(queue.write(to: fds[0]), .drained)
+        XCTAssertEqual(readAll(), pongs[5], "the lane works as before once drained")
+    }
+
     func testControlFrameWaitsForTheEndOfAnIncompleteFrame() {
         var queue = OutboundQueue()
         let whole = frame(.binary, [UInt8](repeating: 5, count: 300))

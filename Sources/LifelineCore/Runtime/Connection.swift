@@ -27,6 +27,8 @@ final class Connection {
     /// Receives this connection's events; set right after creation, outlives the connection.
     unowned(unsafe) var session: ProxySession!
     var out = OutboundQueue()
+    /// The last read was mostly control frames: read less next time (relay fairness).
+    var readsControlFlood = false
     /// Bytes of an incomplete frame header or control frame carried to the next read.
     var carry = CarryBuffer()
     /// Keep-alive state of this connection (nil while pings are off or before the relay opens).

@@ -58,6 +58,12 @@ struct OutboundQueue {
         lane.append(frame)
     }
 
+    /// Queues a pong answering a peer's ping. It is never refused: with the lane full it
+    /// replaces the previous unsent overflow pong, so the newest ping is always answered.
+    mutating func enqueuePong(_ frame: UnsafeRawBufferPointer) {
+        lane.appendPong(frame)
+    }
+
     /// The next bytes to send, in order: the control lane goes at the next frame boundary.
     private func nextSegments() -> WriteSegments {
         var segments = WriteSegments()
@@ -150,7 +156,7 @@ struct OutboundQueue {
     /// Drops everything queued (the connection is going away).
     mutating func discardAll() {
         head = 0; tail = 0; unitRemaining = 0
-        lane = ControlLane()
+        lane.release()
         staged.release()
         tlsRetryLength = 0
         releaseStorage()
@@ -319,32 +325,61 @@ private struct StagedBytes {
     }
 }
 
-/// Control frames waiting for the next frame boundary: a small byte buffer written in order.
+/// The priority lane's bytes: control frames Lifeline wrote itself, sent in order ahead
+/// of the data queue. Its buffer exists only while something waits (an idle connection
+/// holds none; glibc's per-thread cache makes the allocation per ping/pong cycle cheap).
+///
+/// A full lane still answers the newest peer ping (RFC 6455 §5.5.3 lets Lifeline skip the
+/// pongs of earlier pings, never the latest): the newest pong waits in one overflow slot
+/// past the lane, replacing an older one there, and joins the lane once it has drained.
 private struct ControlLane {
     static let capacity = 4 * 131
+    /// Room for one control frame (the largest is 2 + 4 + 125 bytes) after the lane.
+    static let overflowCapacity = 131
     private var bytes: UnsafeMutableRawPointer?
     private var start = 0
     private var end = 0
+    /// Length of the pong in the overflow slot (0 = none).
+    private var overflowCount = 0
 
-    var isEmpty: Bool { start == end }
+    var isEmpty: Bool { start == end && overflowCount == 0 }
     var pendingStart: UnsafeRawPointer { UnsafeRawPointer(bytes! + start) }
     var pendingCount: Int { end - start }
 
     mutating func append(_ frame: UnsafeRawBufferPointer) -> Bool {
-        if bytes == nil { bytes = .allocate(byteCount: ControlLane.capacity, alignment: 8) }
-        if start == end { start = 0; end = 0 }
-        guard end + frame.count <= ControlLane.capacity else { return false }
+        if bytes == nil { bytes = .allocate(byteCount: ControlLane.capacity + ControlLane.overflowCapacity, alignment: 8) }
+        if start == end && overflowCount == 0 { start = 0; end = 0 }
+        guard overflowCount == 0, end + frame.count <= ControlLane.capacity else { return false }
         (bytes! + end).copyMemory(from: frame.baseAddress!, byteCount: frame.count)
         end += frame.count
         return true
     }
 
+    /// Queues a pong; when the lane is full it takes the overflow slot (the newest pong wins).
+    mutating func appendPong(_ frame: UnsafeRawBufferPointer) {
+        if append(frame) { return }
+        guard frame.count <= ControlLane.overflowCapacity else { return }
+        (bytes! + ControlLane.capacity).copyMemory(from: frame.baseAddress!, byteCount: frame.count)
+        overflowCount = frame.count
+    }
+
     mutating func consume(_ count: Int) {
         start += count
-        if start == end, let bytes {
-            bytes.deallocate()
-            self.bytes = nil
-            start = 0; end = 0
+        guard start == end, let bytes else { return }
+        if overflowCount > 0 {
+            bytes.copyMemory(from: bytes + ControlLane.capacity, byteCount: overflowCount)
+            start = 0; end = overflowCount
+            overflowCount = 0
+            return
         }
+        bytes.deallocate()
+        self.bytes = nil
+        start = 0; end = 0
+    }
+
+    mutating func release() {
+        bytes?.deallocate()
+        bytes = nil
+        start = 0; end = 0; overflowCount = 0
     }
 }

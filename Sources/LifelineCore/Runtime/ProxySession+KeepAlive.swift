@@ -27,6 +27,11 @@ extension ProxySession {
         guard phase == .open, !closing.hasStarted, !connection.isClosed, connection.heartbeat != nil else { return }
         let side = metricSide(connection)
         let wasSlow = connection.heartbeat!.health == .slow
+        // Not reading this peer (backpressure from the other side): its pongs may be in the
+        // unread input, so nothing is decided about it until reading resumes.
+        if connection === downstream ? appPausedForBackpressure : upstreamPausedForBackpressure {
+            connection.heartbeat!.postpone(now: loop.now)
+        }
         let events = connection.heartbeat!.advance(now: loop.now)
         let heartbeat = connection.heartbeat!
         if events.missed > 0 {

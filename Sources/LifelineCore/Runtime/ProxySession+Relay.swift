@@ -15,20 +15,32 @@ extension ProxySession {
         let inputFinished = leg.map { $0.closeReceived } ?? closing.receivedFromApp
         let buffer = loop.readBuffer
         let carried = inputFinished ? 0 : source.carry.count
-        switch source.read(into: buffer + carried, capacity: loop.readBufferCapacity - carried) {
+        // Fairness: a read full of control frames (a ping flood) is answered frame by frame,
+        // so after one the next read is kept small; the loop's other sessions wait for at
+        // most `controlFloodReadBytes` of such work.
+        let room = loop.readBufferCapacity - carried
+        let capacity = source.readsControlFlood ? min(room, ProxySession.controlFloodReadBytes) : room
+        switch source.read(into: buffer + carried, capacity: capacity) {
         case .data(let count):
             if inputFinished { return } // after its close frame a peer has nothing more to say
             if carried > 0 {
                 buffer.copyMemory(from: source.carry.bytes!, byteCount: carried)
                 source.carry.clear()
             }
+            controlFramesInRead = 0
             process(buffer, count: carried + count, from: source, flush: true)
+            source.readsControlFlood = controlFramesInRead > ProxySession.controlFloodFrames
         case .wouldBlock:
             return
         case .endOfStream, .failed:
             connectionLost(source)
         }
     }
+
+    /// A read holding more control frames than this makes the next read small.
+    static let controlFloodFrames = 64
+    /// The size of a read after a control flood (about 2,700 of the smallest pings).
+    static let controlFloodReadBytes = 16 * 1024
 
     /// Decodes `count` bytes from `source` and relays them; keeps an incomplete tail.
     func process(_ bytes: UnsafeMutableRawPointer, count: Int, from source: Connection, flush: Bool) {
@@ -60,6 +72,7 @@ extension ProxySession {
             case .dataPayload(let chunk, let frameEnd, let messageEnd):
                 appFramePayload(UnsafeRawBufferPointer(chunk), frameEnd: frameEnd, messageEnd: messageEnd)
             case .control(let header, let payload):
+                controlFramesInRead &+= 1
                 switch header.opcode {
                 case .ping:
                     if !closing.sentToApp { answerPing(UnsafeRawBufferPointer(payload), on: downstream) }
@@ -171,6 +184,7 @@ extension ProxySession {
             case .dataPayload(let chunk, let frameEnd, let messageEnd):
                 upstreamFramePayload(UnsafeRawBufferPointer(chunk), from: leg, frameEnd: frameEnd, messageEnd: messageEnd)
             case .control(let header, let payload):
+                controlFramesInRead &+= 1
                 guard let connection = leg.connection else { return count }
                 switch header.opcode {
                 case .ping:
@@ -274,7 +288,7 @@ extension ProxySession {
         let maskKey: UInt32? = connection.role == .upstream ? loop.maskKeys.nextKey() : nil
         withUnsafeTemporaryAllocation(byteCount: ControlFrame.maxEncodedLength, alignment: 8) { frame in
             let length = ControlFrame.encode(opcode: .pong, payload: payload, maskKey: maskKey, to: frame.baseAddress!)
-            connection.out.enqueueControl(UnsafeRawBufferPointer(start: frame.baseAddress, count: length))
+            connection.out.enqueuePong(UnsafeRawBufferPointer(start: frame.baseAddress, count: length))
         }
     }
 

@@ -69,6 +69,8 @@ final class ProxySession {
 
     // Relay.
     var fromApp: FrameDecoder
+    /// Control frames met in the read being processed (see `relay(from:)`).
+    var controlFramesInRead = 0
     var appPausedForBackpressure = false
     var upstreamPausedForBackpressure = false
     /// A frame's header went to the app but not all its payload: no other frame may follow yet.

@@ -60,6 +60,8 @@ public struct Heartbeat: Equatable, Sendable {
     private var pendingSlow = false
     private var pendingDead = false
     private var pendingAt = 0.0
+    /// The newest ping's miss is not decided before this (see `postpone(now:)`).
+    private var decisionHeldUntil = 0.0
 
     /// Starts a heartbeat at `now`; the first ping is due one interval later.
     /// `seed` should be random per connection so payloads are not guessable
@@ -83,7 +85,7 @@ public struct Heartbeat: Equatable, Sendable {
     /// waiting for that decision (none sent, answered, already missed, pings off, dead).
     public var pongDeadline: Double? {
         guard awaitingDecision, settings.pingsEnabled, health != .dead else { return nil }
-        return newestSentAt + effectiveTimeout
+        return max(newestSentAt + effectiveTimeout, decisionHeldUntil)
     }
 
     /// The earliest time `advance(now:)` has something to do: the sooner of
@@ -110,7 +112,7 @@ public struct Heartbeat: Equatable, Sendable {
         }
         guard settings.pingsEnabled, health != .dead else { return events }
 
-        if awaitingDecision, now >= newestSentAt + effectiveTimeout {
+        if awaitingDecision, now >= max(newestSentAt + effectiveTimeout, decisionHeldUntil) {
             awaitingDecision = false
             consecutiveMisses += 1
             events.missed = 1
@@ -127,11 +129,23 @@ public struct Heartbeat: Equatable, Sendable {
             newestSentAt = now
             newestAnswered = false
             awaitingDecision = true
+            decisionHeldUntil = 0
             anchor = now
             scheduledPingAt = now + settings.pingIntervalSeconds
             events.pingToken = seed &+ UInt64(pingsSent)
         }
         return events
+    }
+
+    /// The peer's input is not being read (Lifeline paused it for backpressure), so its
+    /// pong may be waiting unread: the newest ping's miss is not decided, and no new ping
+    /// is sent, before one pong timeout from `now`. Called whenever a deadline comes while
+    /// the pause lasts; the ping that was waiting can still be answered afterwards.
+    public mutating func postpone(now: Double) {
+        guard settings.pingsEnabled, health != .dead else { return }
+        let until = now + effectiveTimeout
+        if awaitingDecision { decisionHeldUntil = max(decisionHeldUntil, until) }
+        scheduledPingAt = max(scheduledPingAt, until)
     }
 
     // MARK: Pongs
