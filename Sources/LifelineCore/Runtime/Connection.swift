@@ -89,6 +89,14 @@ final class Connection {
         return false
     }
 
+    /// Gives back the outbound buffer and the carry buffer if they hold nothing: called at
+    /// each keep-alive deadline, so a session that went quiet holds no buffer memory, while
+    /// a busy one reallocates at most once per ping interval.
+    func releaseIdleBuffers() {
+        if out.isEmpty { out.releaseStorage() }
+        if carry.isEmpty { carry.release() }
+    }
+
     /// Starts or stops reading (backpressure, handshake phases).
     func setReading(_ on: Bool) {
         guard readingWanted != on else { return }

@@ -22,6 +22,9 @@ struct OutboundQueue {
     private var staged = StagedBytes()
     /// TLS only: an SSL_write of this many bytes at `head` must be retried before anything else.
     private var tlsRetryLength = 0
+    /// The buffer was made for an HTTP head: give it back once drained (most sessions go
+    /// idle right after the handshake, and an idle session should hold no buffer).
+    private var releaseWhenDrained = false
 
     /// Data bytes queued (not counting the control lane).
     var queuedBytes: Int { tail - head + staged.count }
@@ -49,6 +52,7 @@ struct OutboundQueue {
         precondition(tail == head, "opaque bytes must not follow frames")
         bytes.withUnsafeBytes { append($0) }
         unitRemaining = bytes.count
+        releaseWhenDrained = true
     }
 
     /// Queues a control frame for the priority lane. False when the lane is full (the
@@ -179,11 +183,15 @@ struct OutboundQueue {
         }
         if head == tail {
             head = 0; tail = 0
-            if capacity > OutboundQueue.keptCapacity { releaseStorage() }
+            if releaseWhenDrained || capacity > OutboundQueue.keptCapacity {
+                releaseWhenDrained = false
+                releaseStorage()
+            }
         }
     }
 
-    /// A drained buffer up to this size is kept for the next burst; larger ones are freed.
+    /// A drained buffer up to this size is kept for the next burst; larger ones are freed
+    /// (and any drained one when the connection turns out idle, see `releaseStorage`).
     static let keptCapacity = 256 * 1024
 
     private mutating func makeRoom(for count: Int) {

@@ -25,6 +25,7 @@ extension ProxySession {
     /// One of `connection`'s keep-alive deadlines has come.
     func heartbeatDue(_ connection: Connection) {
         guard phase == .open, !closing.hasStarted, !connection.isClosed, connection.heartbeat != nil else { return }
+        connection.releaseIdleBuffers()
         let side = metricSide(connection)
         let wasSlow = connection.heartbeat!.health == .slow
         // Not reading this peer (backpressure from the other side): its pongs may be in the
