@@ -105,11 +105,19 @@ def idle_rows(table, idle):
             return "not run"
         v = r.get(key)
         return num(v, spec) if v is not None else r.get("status", "–")
-    table.add(f"{label}: RSS KiB per connection", [cell(k, "kib_per_conn", ".2f") for k, _ in COLS])
+    def short(k):   # a proxy that held fewer connections than asked says how many
+        c, r = cell(k, "kib_per_conn", ".2f"), tg.get(k, {})
+        if r.get("kib_per_conn") is not None and r.get("connections", n) != n:
+            c += f" ({r['connections']:,} conns)"
+        return c
+    table.add(f"{label}: RSS KiB per connection", [short(k) for k, _ in COLS])
     table.add("idle: proxy CPU % of a core", [cell(k, "cpu_pct", ".1f") for k, _ in COLS])
     table.add("idle: ping lateness p99 ms (upstream side)",
               ["–" if k == "direct" or not tg.get(k, {}).get("upstream_ping_lateness_ms")
                else num(tg[k]["upstream_ping_lateness_ms"].get("p99"), ".1f") for k, _ in COLS])
+    if any(f"{k}-nopings" in tg for k, _ in COLS):
+        table.add("idle, no keep-alive traffic (reference): RSS KiB per connection",
+                  [num(tg.get(f"{k}-nopings", {}).get("kib_per_conn"), ".2f") for k, _ in COLS])
 
 
 def verdicts(tp, idle):
@@ -148,6 +156,10 @@ def verdicts(tp, idle):
     line("idle: RSS per session (pings both sides) ≤ HAProxy's per connection (KiB)",
          it.get("lifeline", {}).get("kib_per_conn"), it.get("haproxy", {}).get("kib_per_conn"), "HAProxy",
          lower_is_better=True, fmt=".2f")
+    silent = it.get("haproxy-nopings", {}).get("kib_per_conn")
+    if silent is not None and out[-1]["met"] is not None:
+        out[-1]["haproxy_nopings"] = silent
+        out[-1]["text"] += f"; HAProxy with no pings: {silent:.2f}"
     return out
 
 
