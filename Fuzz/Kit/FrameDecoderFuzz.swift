@@ -166,25 +166,25 @@ enum FrameDecoderFuzz {
                     try require(consumed == 0, "failure consumed \(consumed)")
                     try require([1002, 1007, 1009].contains(code.rawValue), "failure with close code \(code.rawValue)")
                     if code == .invalidPayload && !model.inPayload {
-                        try require(reason.contains("close reason"), "UTF-8 failure outside a payload: \(reason)")
+                        try require(reason.description.contains("close reason"), "UTF-8 failure outside a payload: \(reason)")
                     } else if code == .invalidPayload {
                         try require(model.messageIsText, "UTF-8 failure in a binary message: \(reason)")
                         // The failing chunk has been unmasked in place at the front of `rest`.
                         let take = min(model.frame.payloadLength - model.frameDelivered, rest.count)
                         let seen = model.messageBytes + Array(UnsafeRawBufferPointer(rebasing: rest[..<take]))
-                        if reason.contains("ends inside") {
+                        if reason.description.contains("ends inside") {
                             try require(!Oracle.isUTF8(seen) && Oracle.isUTF8Prefix(seen), "'\(reason)' for \(hex(seen))")
                         } else {
                             try require(!Oracle.isUTF8Prefix(seen), "'\(reason)' for a valid UTF-8 prefix \(hex(seen))")
                         }
                     }
                     let (again, againConsumed) = decoder.next(rest)
-                    guard case .failure(let code2, let reason2) = again, code2 == code, reason2 == reason, againConsumed == 0 else {
+                    guard case .failure(let code2, let reason2) = again, code2 == code, reason2.description == reason.description, againConsumed == 0 else {
                         throw InvariantViolation("failure not sticky: \(code.rawValue) \(reason), then \(again)")
                     }
                     // Drop the open frame's data: how much of it was delivered before the failure depends on the split.
                     if model.inPayload, case .data? = events.last { events.removeLast() }
-                    events.append(.failure(code.rawValue, reason))
+                    events.append(.failure(code.rawValue, reason.description))
                     return events
                 }
                 pos += consumed

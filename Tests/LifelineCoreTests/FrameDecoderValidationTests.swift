@@ -142,7 +142,7 @@ final class FrameDecoderValidationTests: XCTestCase {
             XCTAssertEqual(consumed, 0)
             guard case let .failure(code, reason) = event else { return XCTFail("\(event)") }
             XCTAssertEqual(code, .protocolError)
-            XCTAssertFalse(reason.isEmpty)
+            XCTAssertFalse(reason.description.isEmpty)
         }
         bytes = wireFrame(opcode: 2, mask: testMask, payload: [1])
         let (event, _) = bytes.withUnsafeMutableBytes { decoder.next($0) }

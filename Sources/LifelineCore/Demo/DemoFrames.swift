@@ -77,7 +77,7 @@ struct DemoFrameReader {
                     }
                 case .failure(_, let reason):
                     failed = true
-                    body(.failure(reason))
+                    body(.failure(reason.description))
                 }
             }
         }

@@ -85,7 +85,7 @@ extension ProxySession {
                     break
                 }
             case .failure(let code, let reason):
-                appViolatedProtocol(code, reason: reason)
+                appViolatedProtocol(code, reason: reason.description)
                 return count
             }
         }
@@ -198,7 +198,7 @@ extension ProxySession {
                     break
                 }
             case .failure(let code, let reason):
-                upstreamViolatedProtocol(code, reason: reason, on: leg)
+                upstreamViolatedProtocol(code, reason: reason.description, on: leg)
                 return count
             }
         }

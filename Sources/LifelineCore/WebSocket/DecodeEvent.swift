@@ -18,5 +18,7 @@ public enum DecodeEvent {
     case control(FrameHeader, UnsafeMutableRawBufferPointer)
     /// A protocol violation: send a close with this code and drop the connection.
     /// The decoder stays failed and keeps returning this with `consumed` 0.
-    case failure(CloseCode, reason: String)
+    /// The reason is a `StaticString` so the whole enum is trivial: no retain, release or
+    /// outlined copy each time an event is returned on the relay path.
+    case failure(CloseCode, reason: StaticString)
 }

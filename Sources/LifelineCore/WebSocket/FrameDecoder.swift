@@ -50,14 +50,14 @@ public struct FrameDecoder {
         case let .payload(remaining, maskKey, maskOffset, fin):
             return nextPayload(bytes, remaining: remaining, maskKey: maskKey, maskOffset: maskOffset, fin: fin)
         case let .failed(code, reason):
-            return (.failure(code, reason: reason.description), 0)
+            return (.failure(code, reason: reason), 0)
         }
     }
 
     @inlinable
     mutating func fail(_ code: CloseCode, _ reason: StaticString) -> (event: DecodeEvent, consumed: Int) {
         state = .failed(code, reason: reason)
-        return (.failure(code, reason: reason.description), 0)
+        return (.failure(code, reason: reason), 0)
     }
 
     @inlinable
