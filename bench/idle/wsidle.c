@@ -6,6 +6,7 @@
  *   wsidle client   --url ws://IP:PORT/PATH --connections N
  *                   [--ramp-per-second R] [--hold S] [--interval S]
  *                   [--warmup S] [--source-ips IP,IP,...] [--max-inflight K]
+ *                   [--send-pings S]
  *
  * Both modes keep every connection idle: they never send data, they answer
  * each ping at once with a pong carrying the same payload (masked in client
@@ -18,6 +19,13 @@
  * taken while Lifeline's send() runs, so wsidle's own scheduling delay is not
  * counted as Lifeline's lateness; it is reported separately as reader_delay
  * (kernel timestamp -> wsidle read it), to show whether wsidle kept up.
+ *
+ * --send-pings S (client only): every open connection also sends a ping every
+ * S seconds, spread evenly over the connections (connection i at phase i/N).
+ * Through a plain proxy (nginx, HAProxy) that gives each TCP leg one ping and
+ * one pong per S seconds, the same wire traffic as a proxy that pings both of
+ * its sides itself; the upstream's lateness then measures this schedule plus
+ * the relay's delay. Pongs that come back are ignored.
  *
  * Measurement window: it starts --warmup seconds after the process is "ready"
  * (client: all N connections upgraded or given up; upstream: N upgraded, or
@@ -93,6 +101,7 @@ static double hold_s = 0; /* 0 = until signal */
 static double interval_s = 1.0;
 static double warmup_s = 0;
 static int max_inflight = 1000;
+static double send_ping_s = 0; /* client: send a ping on every connection this often; 0 = never */
 static struct in_addr src_ips[64];
 static int n_src_ips;
 
@@ -103,7 +112,7 @@ static long conns_len, conns_cap;
 static long opened, established, open_now, connect_failures, dropped, inflight, upgraded_total;
 static long handshake_rejects;
 static long pongs_dropped;
-static uint64_t pings_total, pongs_sent;
+static uint64_t pings_total, pongs_sent, pings_sent;
 static int64_t t_start, t_ready, t_window = INT64_MAX, t_ramp_done;
 static int ready;
 typedef struct { int32_t *v; size_t n, cap; } sampleset;
@@ -534,6 +543,29 @@ static int client_connect(conn *c) {
     return 0;
 }
 
+/* --send-pings: send every ping that is due by t, one connection at a time in
+ * pool order, so each connection pings once per send_ping_s; returns the ms
+ * until the next one is due (at least 1, to batch the wake-ups). */
+static int send_due_pings(conn *pool, int64_t t) {
+    static int64_t next_t;
+    static long cursor;
+    int64_t step = (int64_t)(send_ping_s * 1e9 / n_conns);
+    if (step < 1) step = 1;
+    if (!next_t) next_t = t + (int64_t)(send_ping_s * 1e9);
+    while (next_t <= t) {
+        conn *c = &pool[cursor];
+        if (c->state == ST_OPEN) {
+            uint8_t pl[8], f[2 + 4 + 8];
+            memcpy(pl, &next_t, 8);
+            if (conn_send(c, f, make_frame(f, 0x9, pl, 8)) == 0) pings_sent++;
+        }
+        cursor = (cursor + 1) % n_conns;
+        next_t += step;
+    }
+    int64_t ms = (next_t - t) / 1000000;
+    return ms < 1 ? 1 : ms > 100 ? 100 : (int)ms;
+}
+
 static void on_event(conn *c, uint32_t ev, int64_t t) {
     if (c->state == ST_CONNECTING) {
         if (ev & (EPOLLOUT | EPOLLERR | EPOLLHUP)) client_send_request(c);
@@ -639,13 +671,13 @@ static void dump(int64_t t) {
     printf("{\"mode\":\"%s\",\"connections_target\":%ld,\"connections_established\":%ld,"
            "\"connections_open\":%ld,\"connect_failures\":%ld,\"handshake_rejects\":%ld,\"dropped\":%ld,"
            "\"ramp_seconds\":%.3f,\"window_seconds\":%.3f,\"interval_ms\":%.3f,"
-           "\"pings_received_total\":%llu,\"pongs_sent_total\":%llu,\"pongs_dropped\":%ld,"
+           "\"pings_received_total\":%llu,\"pongs_sent_total\":%llu,\"pings_sent_total\":%llu,\"pongs_dropped\":%ld,"
            "\"pings_without_kernel_timestamp\":%llu,"
            "\"lateness_pairs\":%zu,\"samples_dropped\":%llu,"
            "\"open_conns_without_ping_in_window\":%ld,",
            mode == MODE_CLIENT ? "client" : "upstream", n_conns, established, open_now, connect_failures,
            handshake_rejects, dropped, ready ? (t_ready - t_start) / 1e9 : -1.0, win, interval_s * 1000,
-           (unsigned long long)pings_total, (unsigned long long)pongs_sent, pongs_dropped,
+           (unsigned long long)pings_total, (unsigned long long)pongs_sent, (unsigned long long)pings_sent, pongs_dropped,
            (unsigned long long)pings_no_kts, lat.n, (unsigned long long)samples_dropped, silent);
     print_dist("lateness_ms", &lat);
     printf(",");
@@ -671,7 +703,8 @@ static void usage(void) {
     fprintf(stderr,
             "usage: wsidle upstream --listen IP:PORT [--connections N] [--interval S] [--warmup S] [--hold S]\n"
             "       wsidle client --url ws://IP:PORT/ --connections N [--ramp-per-second R] [--hold S]\n"
-            "                     [--interval S] [--warmup S] [--source-ips IP,IP] [--max-inflight K]\n");
+            "                     [--interval S] [--warmup S] [--source-ips IP,IP] [--max-inflight K]\n"
+            "                     [--send-pings S]\n");
     exit(2);
 }
 
@@ -713,6 +746,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--interval")) interval_s = atof(v);
         else if (!strcmp(a, "--warmup")) warmup_s = atof(v);
         else if (!strcmp(a, "--max-inflight")) max_inflight = atoi(v);
+        else if (!strcmp(a, "--send-pings")) send_ping_s = atof(v);
         else if (!strcmp(a, "--source-ips")) {
             char buf[2048];
             snprintf(buf, sizeof buf, "%s", v);
@@ -787,6 +821,10 @@ int main(int argc, char **argv) {
             }
             if (opened == n_conns) t_ramp_done = t;
             timeout = 2;
+        }
+        if (mode == MODE_CLIENT && send_ping_s > 0) {
+            int ms = send_due_pings(pool, t);
+            if (ms < timeout) timeout = ms;
         }
         if (t - last_progress > 2000000000ll && !ready) {
             last_progress = t;
