@@ -111,7 +111,7 @@ final class Connection {
         switch transport {
         case .plain:
             while true {
-                let count = Glibc.read(fd, buffer, capacity)
+                let count = recv(fd, buffer, capacity, 0) // a socket call: no file layer
                 if count > 0 { return .data(count) }
                 if count == 0 { return .endOfStream }
                 let code = errno

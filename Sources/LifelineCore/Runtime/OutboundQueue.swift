@@ -262,12 +262,23 @@ private struct WriteSegments {
         total += length
     }
 
+    /// send/sendmsg rather than write/writev: the socket calls skip the file layer, and
+    /// MSG_NOSIGNAL makes a vanished peer an EPIPE, never a signal.
     func write(to fd: Int32) -> Int {
+        if count == 1 { return send(fd, vectors.0.iov_base, vectors.0.iov_len, WriteSegments.flags) }
         var vectors = self.vectors
-        return withUnsafePointer(to: &vectors) {
-            $0.withMemoryRebound(to: iovec.self, capacity: 3) { writev(fd, $0, Int32(count)) }
+        return withUnsafeMutablePointer(to: &vectors) {
+            $0.withMemoryRebound(to: iovec.self, capacity: 3) { iov in
+                var message = msghdr()
+                message.msg_iov = iov
+                message.msg_iovlen = count
+                return sendmsg(fd, &message, WriteSegments.flags)
+            }
         }
     }
+
+    /// MSG_NOSIGNAL (Linux value; the Glibc module does not export the name).
+    private static let flags: Int32 = 0x4000
 
     /// The base address of segment `index`.
     func base(_ index: Int) -> UnsafeRawPointer {
