@@ -100,7 +100,7 @@ final class DemoClient {
                 socket.send(DemoFrames.text(DemoTicker.subscribe, masked: true))
             case .refused(let head, _):
                 return fail("Lifeline refused the client's upgrade with HTTP \(head.status)")
-            case .invalid(let reason):
+            case .invalid(_, let reason):
                 return fail("bad upgrade response from Lifeline: \(reason)")
             }
         }
