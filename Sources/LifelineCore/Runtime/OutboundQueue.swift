@@ -190,6 +190,9 @@ struct OutboundQueue {
         }
     }
 
+    /// The first buffer's size (bytes); it grows by doubling.
+    static let initialCapacity = 256
+
     /// A drained buffer up to this size is kept for the next burst; larger ones are freed
     /// (and any drained one when the connection turns out idle, see `releaseStorage`).
     static let keptCapacity = 256 * 1024
@@ -201,7 +204,10 @@ struct OutboundQueue {
             head = 0; tail = live
             return
         }
-        var newCapacity = max(capacity * 2, 16 * 1024)
+        // Start small (a close frame or an HTTP head needs a few hundred bytes: 10,000 sessions
+        // draining at once must not take 16 KiB each) and double: a busy relay reaches its
+        // working size after a few reallocations and keeps it until the connection goes idle.
+        var newCapacity = max(capacity * 2, OutboundQueue.initialCapacity)
         while newCapacity < live + count { newCapacity *= 2 }
         let grown = UnsafeMutableRawPointer.allocate(byteCount: newCapacity, alignment: 16)
         if let storage {
