@@ -121,6 +121,16 @@ def unexplained_reconnects(samples: list[dict], windows: list[tuple[float, float
             "excess_in_windows": int(excess), "unexplained": int(outside + excess)}
 
 
+def uncertain_writes(log_lines: list[str]) -> set[tuple[int, int]]:
+    """(session, seq) pairs the ticker logged as `uncertain` (see soaklib/ticker.py)."""
+    out = set()
+    for line in log_lines:
+        parts = line.split()
+        if parts and parts[0] == "uncertain":
+            out.add((int(parts[3]), int(parts[4])))
+    return out
+
+
 def ticker_connections(log_lines: list[str]) -> dict:
     """The ticker's log -> for each session, its subscribed upstream connections in order,
     each classified: `first` (the session's first), `rotation` (another connection of the

@@ -57,6 +57,8 @@ class Session:
 
 
 class Client:
+    """All the app sessions of one process, their event log, ping RTTs and latency samples."""
+
     def __init__(self, args) -> None:
         self.args = args
         self.sessions = [Session(i) for i in range(args.sessions)]

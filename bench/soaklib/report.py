@@ -46,6 +46,8 @@ def build(soak, client: dict, end: dict) -> dict:
     samples = [s for s in soak.samples if s["t"] <= end["t"]]
     metric_reconnects = analysis.unexplained_reconnects(samples, windows, a.sessions)
     log = (soak.rundir / "ticker.log").read_text().splitlines()
+    uncertain = analysis.uncertain_writes(log)
+    ambiguous = [e for e in events if e["kind"] == "dup" and (e["session"], e["got"]) in uncertain]
     subs = analysis.ticker_connections(log)["subscriptions"]
     sub_kinds = Counter(s["kind"] for s in subs)
     unexplained_subs = [dict(s, rel=rel(s["t"])) for s in subs
@@ -73,7 +75,7 @@ def build(soak, client: dict, end: dict) -> dict:
 
     goals = {
         "gaps": (totals["gaps"], 0),
-        "duplicates": (totals["dups"], 0),
+        "duplicates": (totals["dups"] - len(ambiguous), 0),
         "app_disconnects": (totals["disconnects"], 0),
         "unexpected_messages": (totals["unexpected"], 0),
         "unexplained_reconnects_metrics": (metric_reconnects["unexplained"], 0),
@@ -91,7 +93,9 @@ def build(soak, client: dict, end: dict) -> dict:
                      "freeze_s": soak.freeze_seconds, "restart_delay_s": a.restart_delay, "grace_s": a.grace,
                      "seed": a.seed, "rss_baseline_s": base["t"], "lifeline_config": soak.config()},
         "faults": soak.faults,
-        "app": {**totals, "sessions_with_problems": len(bad), "problem_sessions": [s["i"] for s in bad][:50],
+        "app": {**totals, "harness_ambiguous_dups": len(ambiguous), "uncertain_writes": len(uncertain),
+                "harness_ambiguous_sample": ambiguous[:20], "sessions_with_problems": len(bad),
+                "problem_sessions": [s["i"] for s in bad][:50],
                 "events": dict(by_kind), "first_events": stream_events[:40],
                 "stalls_over_3s": len(stalls), "stalls_outside_fault_windows": len(stalls_outside),
                 "stalls_outside_sample": stalls_outside[:20],
@@ -156,6 +160,8 @@ def print_table(r: dict) -> None:
     print(f"  app: messages {app['messages']}, gaps {app['gaps']} (missing {app['missing']}), dups {app['dups']}, "
           f"disconnects {app['disconnects']}, unexpected {app['unexpected']}; sessions with any: "
           f"{app['sessions_with_problems']} of {app['sessions']}")
+    print(f"  harness: {app['uncertain_writes']} writes a fault interrupted (ticker log `uncertain`), "
+          f"{app['harness_ambiguous_dups']} of the dups are exactly those messages (not counted against the goal)")
     print(f"  app: stalls > 3 s {app['stalls_over_3s']} (outside fault windows {app['stalls_outside_fault_windows']}), "
           f"max interval {app['max_interval_s']:.2f} s, stalled at end {len(app['stalled_at_end'])}")
     m = rc["metrics"]
