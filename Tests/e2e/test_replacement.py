@@ -453,6 +453,44 @@ def test_upstream_close_1001_reconnects_app_sees_nothing(ticker, lifeline):
     assert len(events(ll, "upstream.reconnect_scheduled")) >= 1, "no upstream.reconnect_scheduled logged"
 
 
+def test_upstream_dropped_without_close_frame_app_stays_connected(ticker, lifeline):
+    """The upstream's TCP connections are cut with no close frame (a killed server,
+    here every connection aborted) and the server is back at once: Lifeline
+    reconnects, and the app stays connected well past Lifeline's 5 s close
+    timeout, receiving the new stream. Found by bench/soak: a lost upstream
+    socket armed the session's close timer, and the app's connection was cut
+    5 s later without a close frame although the reconnect had succeeded."""
+    admin = free_port()
+    ll = lifeline(ticker.url, admin_config(admin, {"reconnect": {"initial_delay_seconds": 0.05}}))
+
+    async def scenario():
+        async with client(ll.url + "/cut") as ws:
+            col = Collector(ws)
+            await ws.send(SUBSCRIBE)
+            await col.run_for(0.5)
+            await asyncio.to_thread(ticker.stop_server, True)
+            cut_at = time.monotonic()
+            await asyncio.to_thread(ticker.start_server)
+            new = await asyncio.to_thread(ticker.wait_for_subscribed, 1, 3.0)
+            await col.run_for(7.0 - (time.monotonic() - cut_at))
+            after = len(col.messages)
+            await col.run_for(0.5)
+            m = scrape_metrics(admin)
+            closes = events(ll, "session.close")
+            rcvd = col.close_rcvd
+            await col.stop()
+            return col, cut_at, new, after, m, closes, rcvd
+
+    col, cut_at, new, after, m, closes, rcvd = run(scenario(), timeout=30)
+    assert len(col.messages) > after, "the app's stream stopped after the reconnect"
+    assert rcvd is None, f"the app got a close frame while reading: {rcvd!r}"
+    rep = SeqReport(col.messages)
+    assert not rep.backwards and rep.others == [], rep.summary()
+    assert len([s for s in rep.seqs if s >= new.first_seq]) >= 3000, rep.summary()
+    assert_only_rotation(m, "upstream_error", 1)
+    assert closes == [], "Lifeline closed the session while the app was still reading"
+
+
 def test_upstream_close_propagated_with_on_close_propagate(ticker, lifeline):
     ll = lifeline(ticker.url, {"upstream": {"on_close": "propagate"}})
 

@@ -128,7 +128,9 @@ extension ProxySession {
                 legLost(leg, reason: .upstreamError)
             }
         }
-        armCloseTimer()
+        // Only a session that is ending gets the close timeout: a lost upstream socket that
+        // is being replaced must not cut the app off when the timer fires (spec §4).
+        if closing.hasStarted { armCloseTimer() }
         flushAll()
         finishIfAllClosed()
     }
