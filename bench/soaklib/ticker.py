@@ -45,9 +45,10 @@ at all). The ticker then does not count it as sent, so the session resumes
 with it, and logs ``uncertain``: the app sees it once or twice, never zero
 times. bench/soak reports a duplicate of exactly such a (session, seq) as
 "harness-ambiguous", not as a duplicate. A message written to a rotation's old
-connection but not yet to its new one when a fault takes both down is not
-covered (the ticker cannot tell which one the proxy was relaying); it would
-show as a gap.
+connection but not yet to its new one, when a fault takes both down right after
+the proxy switched to the new one, is not covered (the ticker cannot tell which
+one the proxy was relaying); it would show as a gap. (The reverse, written to
+the new one only, is the proxy's to deliver: Lifeline holds it in the splice.)
 """
 
 from __future__ import annotations
