@@ -250,6 +250,14 @@ extension ProxySession {
             dropped.messageOpenTowardApp = false
             if spliceNew != nil { oldEnded() } else { abandonSpliceRecording() }
         } else if dropped === spliceNew {
+            // The new connection died during the overlap. The old one still streams to the
+            // app and delivers what the new one had sent ahead (held or queued here), so those
+            // copies go with it; cleared, so a later splice cannot relay them out of order.
+            // (Lost only if the old connection dies too before delivering them: see README.)
+            spliceHeld = []
+            spliceQueue = []
+            spliceBytes = 0
+            spliceForcePending = false
             abandonSpliceRecording()
         }
         if let connection = dropped.connection, !connection.isClosed { _ = connection.flush() }
