@@ -318,18 +318,11 @@ extension ProxySession {
     }
 
     func afterWrite(_ connection: Connection, outcome: WriteOutcome) {
-        if case .failed = outcome {
-            connectionLost(connection)
-            return
-        }
-        switch phase {
-        case .lingering:
-            if connection === downstream && outcome == .drained { downstream.shutdownWrite() }
-        case .open:
+        wrote(connection, outcome: outcome)
+        if case .failed = outcome { return }
+        if phase == .open {
             applyBackpressure()
             advanceClose()
-        default:
-            break
         }
     }
 
