@@ -7,18 +7,10 @@ from __future__ import annotations
 import socket
 import time
 
-from wsutil import FrameReader, frame, raw_websocket
+from wsutil import FrameReader, frame, raw_websocket, rss_bytes
 
 COUNT = 1024
 SIZE = 64 * 1024  # 64 MiB in all
-
-
-def rss_bytes(pid: int) -> int:
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    raise AssertionError("no VmRSS")
 
 
 def test_slow_app_bounded_memory_and_pong_jumps_the_queue(upstream, lifeline):

@@ -27,7 +27,7 @@ import pytest
 from conftest import free_port
 from ping_flood import ZERO_MASK, FrameCollector, numbered_pings
 from wsutil import (FrameReader, assert_serving, client, frame, raw_connect, raw_websocket, read_http_head, recv, run,
-                    metric, scrape, upgrade_request, wait_admin)
+                    metric, rss_bytes, scrape, upgrade_request, wait_admin)
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -41,14 +41,6 @@ def cpu_seconds(pid: int) -> float:
 
 def open_fds(pid: int) -> int:
     return len(os.listdir(f"/proc/{pid}/fd"))
-
-
-def rss_bytes(pid: int) -> int:
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    raise AssertionError("no VmRSS")
 
 
 def wait_stable(read, settle: float = 0.3, timeout: float = 5.0) -> int:

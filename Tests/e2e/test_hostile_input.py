@@ -15,7 +15,7 @@ from typing import Callable
 import pytest
 
 from conftest import free_port
-from wsutil import assert_serving, http_exchange, metric, scrape, upgrade_request, wait_admin
+from wsutil import assert_serving, http_exchange, metric, read_http_head, scrape, upgrade_request, wait_admin
 
 WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 CONNECT_TIMEOUT = 1.0
@@ -142,13 +142,7 @@ def exchange_from(source: str, port: int, data: bytes) -> int:
     sock = connect_from(source, port)
     try:
         sock.sendall(data)
-        buf = b""
-        while b"\r\n\r\n" not in buf:
-            chunk = sock.recv(4096)
-            if not chunk:
-                break
-            buf += chunk
-        return int(buf.split(b" ", 2)[1])
+        return read_http_head(sock)[0]
     finally:
         sock.close()
 

@@ -104,6 +104,15 @@ def read_http_head(sock: socket.socket, limit: int = 65536) -> tuple[int, bytes,
     return status, head, rest
 
 
+def rss_bytes(pid: int) -> int:
+    """A process's resident memory (VmRSS), in bytes."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    raise AssertionError("no VmRSS")
+
+
 def http_exchange(port: int, data: bytes, timeout: float = 5.0) -> tuple[int, bytes, float]:
     """Send raw bytes, read the response head. Returns (status, head, seconds)."""
     sock = raw_connect(port, timeout)
