@@ -81,6 +81,38 @@ final class ReplaceHandoverTests: XCTestCase {
         XCTAssertEqual(handover.current, 2)
     }
 
+    /// The new connection dies during the overlap: the old one keeps delivering with no
+    /// deadline while the session reconnects, and the reconnect hands over from it.
+    func testNewDyingWhileOldDrainsReconnectsAndHandsOverFromTheOld() {
+        var handover = machine()
+        _ = handover.rotate(.lifetime, now: 0)
+        _ = handover.connected(2, now: 1)
+        XCTAssertEqual(handover.drainDeadline, 11)
+        XCTAssertEqual(handover.failed(2, reason: .upstreamError, now: 2, random: 0),
+                       [.drop(generation: 2), .scheduleRetry(at: 2.1, delay: 0.1, attempt: 1, reason: .upstreamError)])
+        XCTAssertNil(handover.current)
+        XCTAssertEqual(handover.draining, 1, "the old connection still delivers")
+        XCTAssertNil(handover.drainDeadline, "and is not cut while there is nothing to hand over to")
+        XCTAssertEqual(handover.nextDeadline, 2.1)
+        XCTAssertEqual(handover.drainTimedOut(now: 20), [])
+        XCTAssertEqual(handover.retryDue(now: 2.1), [.connect(generation: 3)])
+        XCTAssertEqual(handover.connected(3, now: 3), [.handOver(to: 3, from: 1), .rotated(.upstreamError)])
+        XCTAssertEqual(handover.current, 3)
+        XCTAssertEqual(handover.draining, 1)
+        XCTAssertEqual(handover.drainDeadline, 13)
+        XCTAssertEqual(handover.drainFinished(1, now: 4), [.closeDrained(generation: 1)])
+
+        var bothDie = machine()
+        _ = bothDie.rotate(.lifetime, now: 0)
+        _ = bothDie.connected(2, now: 1)
+        _ = bothDie.failed(2, reason: .upstreamError, now: 2, random: 0)
+        XCTAssertEqual(bothDie.failed(1, reason: .upstreamError, now: 2.05, random: 0), [.drop(generation: 1)],
+                       "the retry is already scheduled")
+        _ = bothDie.retryDue(now: 2.1)
+        XCTAssertEqual(bothDie.connected(3, now: 2.5), [.handOver(to: 3, from: nil), .rotated(.upstreamError)])
+        XCTAssertNil(bothDie.draining)
+    }
+
     func testAppClosingDuringTheHandOverEndsEverything() {
         var handover = machine()
         _ = handover.rotate(.lifetime, now: 0)

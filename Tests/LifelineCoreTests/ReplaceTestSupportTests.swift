@@ -100,6 +100,12 @@ struct SpliceRuntimeModel {
         }
     }
 
+    /// New dies during the overlap (old stays the stream).
+    mutating func closeNew() { splice.newClosed() }
+
+    /// The reconnect takes the dead new connection's place.
+    mutating func openNew() { splice.newOpened() }
+
     /// The runtime closes old (drain timeout) or old dies.
     mutating func closeOld() {
         oldIsOpen = false

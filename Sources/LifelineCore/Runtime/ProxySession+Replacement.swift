@@ -93,6 +93,8 @@ extension ProxySession {
             if splice == nil || spliceOld !== oldLeg {
                 splice = StreamSplice(window: 0)
                 spliceOld = oldLeg
+            } else {
+                splice?.newOpened() // a reconnect after the previous new connection died mid-splice
             }
             spliceNew = newLeg
             spliceNewDelivered = false
@@ -117,7 +119,12 @@ extension ProxySession {
         current.wantsHashes = true
     }
 
+    /// Ends the splice without relaying anything it still holds (callers settle first).
     private func abandonSpliceRecording() {
+        spliceHeld = []
+        spliceQueue = []
+        spliceBytes = 0
+        spliceForcePending = false
         spliceOld?.wantsHashes = false
         splice = nil
         spliceOld = nil
@@ -150,7 +157,7 @@ extension ProxySession {
     /// Feeds the new connection's queued messages to the splice while the old connection is
     /// at a message boundary (nothing may be cut into a message it is relaying).
     private func processSpliceQueue() {
-        guard var splice, spliceNew != nil else { return }
+        guard var splice, spliceNew != nil || splice.isNewClosed else { return }
         while !spliceQueue.isEmpty && !(spliceOld.map { $0.isOpen && $0.messageOpenTowardApp } ?? false) {
             let message = spliceQueue.removeFirst()
             switch splice.newMessage(hash: message.hash, length: message.bytes.count) {
@@ -223,6 +230,26 @@ extension ProxySession {
             perform(actions)
         }
         processSpliceQueue()
+        if splice != nil && spliceNew == nil {
+            // Both connections of this splice are gone and everything is settled.
+            abandonSpliceRecording()
+        }
+    }
+
+    /// The new connection died during the overlap. The old one still streams to the app and
+    /// normally delivers what the new one had sent ahead; until it does, those messages stay
+    /// held, and if it ends first, `oldEnded` relays the ones it never delivered. The next
+    /// connection (the reconnect) is spliced against the old one again. Without de-duplication
+    /// there is nothing to settle with: the copies are dropped with the splice.
+    private func newEnded() {
+        spliceNew = nil
+        if var splice, splice.window > 0, let old = spliceOld, old.isOpen {
+            splice.newClosed()
+            self.splice = splice
+            processSpliceQueue()
+            return
+        }
+        abandonSpliceRecording()
     }
 
     /// Closes a drained connection with 1000 "rotation"; its socket goes when it answers
@@ -248,17 +275,9 @@ extension ProxySession {
         if dropped === spliceOld {
             spliceForcePending = false
             dropped.messageOpenTowardApp = false
-            if spliceNew != nil { oldEnded() } else { abandonSpliceRecording() }
+            if spliceNew != nil || splice?.isNewClosed == true { oldEnded() } else { abandonSpliceRecording() }
         } else if dropped === spliceNew {
-            // The new connection died during the overlap. The old one still streams to the
-            // app and delivers what the new one had sent ahead (held or queued here), so those
-            // copies go with it; cleared, so a later splice cannot relay them out of order.
-            // (Lost only if the old connection dies too before delivering them: see README.)
-            spliceHeld = []
-            spliceQueue = []
-            spliceBytes = 0
-            spliceForcePending = false
-            abandonSpliceRecording()
+            newEnded()
         }
         if let connection = dropped.connection, !connection.isClosed { _ = connection.flush() }
         removeLeg(dropped)

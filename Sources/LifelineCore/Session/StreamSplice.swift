@@ -25,6 +25,12 @@
 ///   settles the held messages one by one (relay, or drop as already
 ///   delivered) and the splice goes on without old: duplicates dropped, the
 ///   first fresh message switches.
+/// - When new ends first (`newClosed`: it died during the overlap), old stays
+///   the stream and the splice stays in place: what new delivered ahead stays
+///   held until old relays the same bytes (discarded) or ends (`oldClosed`
+///   relays what old never delivered); new's remaining messages are held or
+///   dropped, never switched to. The next connection reuses the splice after
+///   `newOpened`, behind whatever is still held.
 ///
 /// The runtime creates the splice when it starts connecting the new upstream,
 /// before new can deliver anything, so that whatever new sends first is
@@ -75,6 +81,8 @@ public struct StreamSplice {
     public private(set) var hasSwitched = false
     /// True after `oldClosed`.
     public private(set) var isOldClosed = false
+    /// True after `newClosed` (until `newOpened`): old stays the stream.
+    public private(set) var isNewClosed = false
 
     public init(window: Int) {
         self.window = max(window, 0)
@@ -113,12 +121,33 @@ public struct StreamSplice {
             if held.isEmpty, !isOldClosed { isAligned = true }
             return .drop
         }
+        if isNewClosed && !isOldClosed {
+            // New is gone: old will deliver this itself, or relay it at `oldClosed`.
+            held.append(key)
+            return .hold
+        }
         if isAligned || isOldClosed {
             hasSwitched = true
             return .switchNow
         }
         held.append(key)
         return .hold
+    }
+
+    /// New died before the switch: old stays the stream, and what new delivered
+    /// stays held until old delivers it or ends (see the type's comment).
+    public mutating func newClosed() {
+        guard !hasSwitched else { return }
+        isNewClosed = true
+        isAligned = false
+    }
+
+    /// A further connection takes the dead one's place in this splice. Its messages
+    /// queue behind what is still held; alignment must be proven anew.
+    public mutating func newOpened() {
+        guard !hasSwitched else { return }
+        isNewClosed = false
+        isAligned = false
     }
 
     /// Old will relay nothing more (drained and closed, or dead) and no switch

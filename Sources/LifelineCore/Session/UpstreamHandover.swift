@@ -17,7 +17,8 @@ public struct UpstreamHandover: Equatable {
     public private(set) var current: Int?
     /// A generation being connected (rotation or reconnect attempt).
     public private(set) var incoming: Int?
-    /// The previous generation, still delivering after a hand-over until spliced.
+    /// The previous generation, still delivering after a hand-over until spliced (also while
+    /// reconnecting, when the generation it handed over to died during the overlap).
     public private(set) var draining: Int?
     public private(set) var drainDeadline: Double?
     /// When the next connect attempt is due (backoff), if one is scheduled.
@@ -64,7 +65,9 @@ public struct UpstreamHandover: Equatable {
         let why = reason ?? .upstreamError
         reason = nil
         attempt = 0
-        let previous = current
+        // A reconnect while an old connection still drains (the one it was handing over to
+        // died) hands over from that old one, so the streams are spliced again.
+        let previous = current ?? draining
         current = generation
         guard let previous else {
             return [.handOver(to: generation, from: nil), .rotated(why)]
@@ -87,6 +90,9 @@ public struct UpstreamHandover: Equatable {
         }
         if generation == current {
             current = nil
+            // The connection it was handing over to died: the old one keeps delivering
+            // (no deadline) until the reconnect hands over from it, or it dies too.
+            if draining != nil { drainDeadline = nil }
             if incoming != nil || retryAt != nil { return [.drop(generation: generation)] }
             reason = why
             attempt = 0
