@@ -100,13 +100,17 @@ extension ProxySession {
         }
         if discardingAppMessage || closing.sentToUpstream {
             appDestination = .discard
-        } else if let leg = target, leg.isOpen, !leg.closeSent {
+        } else if target?.isOpen == true && target?.closeSent == false {
+            // unowned(unsafe): the session holds both for the whole call; no retain per frame.
+            unowned(unsafe) let leg = target!
+            unowned(unsafe) let connection = leg.connection!
             appDestination = .leg
             leg.maskKey = loop.maskKeys.nextKey()
             leg.maskOffset = 0
             let outgoing = FrameHeader(fin: header.fin, opcode: header.opcode, maskKey: leg.maskKey, payloadLength: header.payloadLength)
-            let connection = leg.connection!
-            connection.out.commit(outgoing.encode(to: connection.out.reserve(outgoing.encodedLength)))
+            Unmanaged.passUnretained(connection)._withUnsafeGuaranteedRef { connection in
+                connection.out.commit(outgoing.encode(to: connection.out.reserve(outgoing.encodedLength)))
+            }
             leg.frameOpenToward = true
             leg.messageOpenToward = !header.fin
         } else if header.opcode == .continuation && !pending.isMessageOpen {
@@ -131,10 +135,14 @@ extension ProxySession {
         }
         switch appDestination {
         case .leg:
-            guard let leg = target, let connection = leg.connection else { break }
+            guard target?.connection != nil else { break }
+            unowned(unsafe) let leg = target!
+            unowned(unsafe) let connection = leg.connection!
             if chunk.count > 0 {
-                Masking.copy(from: chunk.baseAddress!, to: connection.out.reserve(chunk.count), count: chunk.count, key: leg.maskKey, offset: leg.maskOffset)
-                connection.out.commit(chunk.count)
+                Unmanaged.passUnretained(connection)._withUnsafeGuaranteedRef { connection in
+                    Masking.copy(from: chunk.baseAddress!, to: connection.out.reserve(chunk.count), count: chunk.count, key: leg.maskKey, offset: leg.maskOffset)
+                    connection.out.commit(chunk.count)
+                }
                 leg.maskOffset += chunk.count
             }
             if frameEnd { leg.frameOpenToward = false }
@@ -297,10 +305,13 @@ extension ProxySession {
     /// (not once per connection): this runs after every read.
     func flushAll() {
         if !downstream.isClosed { wrote(downstream, outcome: downstream.flush()) }
-        for leg in legs {
-            if let connection = leg.connection, !connection.isClosed, leg.phase == .open || leg.phase == .closing {
-                wrote(connection, outcome: connection.flush())
-            }
+        // The snapshot keeps every leg alive while `wrote` may remove one from `legs`.
+        let snapshot = legs
+        for index in snapshot.indices {
+            unowned(unsafe) let leg = snapshot[index]
+            guard leg.connection?.isClosed == false, leg.phase == .open || leg.phase == .closing else { continue }
+            unowned(unsafe) let connection = leg.connection!
+            wrote(connection, outcome: connection.flush())
         }
         if phase == .open {
             applyBackpressure()
