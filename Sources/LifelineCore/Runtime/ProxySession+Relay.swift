@@ -2,10 +2,12 @@ import Glibc
 
 /// The open session's data path. Every read lands in the loop's shared buffer, is
 /// decoded in place and re-encoded straight into the destination's outbound queue: app
-/// frames are unmasked and re-masked with a fresh key in one pass, upstream frames are
-/// copied as they are. Nothing is allocated per message on this path while one upstream
-/// connection serves the session; during a hand-over the new connection's messages are
-/// assembled whole so the splice can compare them.
+/// frames are unmasked and re-masked with a fresh key in one pass; upstream frames go as
+/// they are, borrowed from the read buffer when the app's connection is plain TCP (a
+/// read's frames usually leave in one send, uncopied; `process` settles what the socket
+/// did not take before the buffer is reused). Nothing is allocated per message on this
+/// path while one upstream connection serves the session; during a hand-over the new
+/// connection's messages are assembled whole so the splice can compare them.
 extension ProxySession {
     /// Where the app frame being relayed goes.
     enum AppFrameDestination { case leg, pending, discard }
@@ -56,6 +58,9 @@ extension ProxySession {
             source.carry.store(UnsafeRawBufferPointer(start: bytes + consumed, count: count - consumed))
         }
         if flush { flushAll() }
+        // Upstream frames may have been queued toward the app straight from `bytes`
+        // (the loop's read buffer, reused by the next read): keep what was not sent.
+        downstream.out.settleBorrowed()
     }
 
     /// App → upstream (or the pending queue while reconnecting). Returns the bytes consumed.
@@ -188,7 +193,7 @@ extension ProxySession {
             case .needMore:
                 return offset
             case .dataHeader(let header):
-                upstreamFrameHeader(header, from: leg)
+                upstreamFrameHeader(header, raw: UnsafeRawBufferPointer(start: bytes + offset - used, count: used), from: leg)
             case .dataPayload(let chunk, let frameEnd, let messageEnd):
                 upstreamFramePayload(UnsafeRawBufferPointer(chunk), from: leg, frameEnd: frameEnd, messageEnd: messageEnd)
             case .control(let header, let payload):
@@ -212,7 +217,9 @@ extension ProxySession {
         }
     }
 
-    private func upstreamFrameHeader(_ header: FrameHeader, from leg: UpstreamLeg) {
+    /// `raw` is the header as it arrived: relayed as it is (without a copy when the app's
+    /// connection can borrow) when it is what `encode` would write.
+    private func upstreamFrameHeader(_ header: FrameHeader, raw: UnsafeRawBufferPointer, from leg: UpstreamLeg) {
         let reachesApp = leg.relaysToApp && !closing.sentToApp && !downstream.isClosed
         if header.opcode != .continuation {
             leg.hashing = leg.wantsHashes
@@ -223,7 +230,11 @@ extension ProxySession {
             leg.messageReachesApp = reachesApp
         }
         guard leg.messageReachesApp && reachesApp, !leg.assembles else { return }
-        downstream.out.commit(header.encode(to: downstream.out.reserve(header.encodedLength)))
+        if downstream.sendsBorrowedBytes && raw.count == header.encodedLength {
+            downstream.out.appendBorrowed(raw)
+        } else {
+            downstream.out.commit(header.encode(to: downstream.out.reserve(header.encodedLength)))
+        }
         frameOpenTowardApp = true
         leg.messageOpenTowardApp = true
     }
@@ -237,7 +248,7 @@ extension ProxySession {
             leg.assembly.append(chunk)
         } else if leg.messageReachesApp && leg.relaysToApp && !closing.sentToApp && !downstream.isClosed {
             if chunk.count > 0 {
-                downstream.out.append(chunk)
+                if downstream.sendsBorrowedBytes { downstream.out.appendBorrowed(chunk) } else { downstream.out.append(chunk) }
                 worker.metrics.bytes(.down).add(chunk.count)
             }
             if frameEnd { frameOpenTowardApp = false }
