@@ -1,6 +1,6 @@
 /// Payload masking and unmasking (RFC 6455 §5.3; the same XOR both ways).
-/// Owns the word-at-a-time XOR loop: 8 bytes per step through unaligned
-/// loads/stores (which LLVM vectorises), a byte loop only for the tail.
+/// Owns the XOR loop: 128, then 16, bytes per step in 16-byte vectors, then 8 per step
+/// through unaligned loads/stores, a byte loop only for the tail.
 ///
 /// `offset` is the position of the first byte within the frame payload; only
 /// `offset % 4` matters, so a payload split across buffers masks correctly.
@@ -19,6 +19,22 @@ public enum Masking {
         let key32 = rotated(key, by: offset & 3)
         let key64 = UInt64(key32) | UInt64(key32) << 32
         var i = 0
+        // 128 bytes per step in eight 16-byte vectors (LLVM's own vectorisation of the word
+        // loop below does 32 with more bookkeeping); the phase is unchanged at every step.
+        let key128 = unsafeBitCast((key64, key64), to: SIMD16<UInt8>.self)
+        while i &+ 128 <= count {
+            for lane in 0..<8 {
+                let at = i &+ lane &* 16
+                dst.storeBytes(of: src.loadUnaligned(fromByteOffset: at, as: SIMD16<UInt8>.self) ^ key128,
+                               toByteOffset: at, as: SIMD16<UInt8>.self)
+            }
+            i &+= 128
+        }
+        while i &+ 16 <= count {
+            dst.storeBytes(of: src.loadUnaligned(fromByteOffset: i, as: SIMD16<UInt8>.self) ^ key128,
+                           toByteOffset: i, as: SIMD16<UInt8>.self)
+            i &+= 16
+        }
         let wordEnd = count & ~7
         while i < wordEnd {
             let word = src.loadUnaligned(fromByteOffset: i, as: UInt64.self)
