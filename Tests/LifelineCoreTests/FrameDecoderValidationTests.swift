@@ -107,24 +107,6 @@ final class FrameDecoderValidationTests: XCTestCase {
         XCTAssertNil({ let d = DecoderDriver(role: .server); d.feed(wireFrame(opcode: 2, mask: testMask, payload: [0xFF])); return d.lastFailure }())
     }
 
-    /// Long masked text goes through the one-pass unmask-and-ASCII-check: a bad byte
-    /// after a run of ASCII blocks, in a block of its own or at the very end, still fails.
-    func testInvalidUTF8AfterLongASCIIRunsFails1007() {
-        for badAt in [0, 127, 128, 300, 999] {
-            var payload = [UInt8](repeating: 0x61, count: 1000)
-            payload[badAt] = 0xFF
-            assertFails(wireFrame(opcode: 1, mask: testMask, payload: payload), code: .invalidPayload)
-        }
-        var truncated = [UInt8](repeating: 0x61, count: 1000)
-        truncated[999] = 0xC3 // a two-byte sequence cut off by the end of the message
-        assertFails(wireFrame(opcode: 1, mask: testMask, payload: truncated), code: .invalidPayload)
-        // Valid multi-byte text after 128-byte ASCII blocks is delivered unmasked and whole.
-        var valid = [UInt8](repeating: 0x62, count: 1000)
-        valid.replaceSubrange(600..<602, with: [0xC3, 0xA9]) // é
-        XCTAssertEqual(decodeAll(wireFrame(opcode: 1, mask: testMask, payload: valid)).last,
-                       .payload(valid, frameEnd: true, messageEnd: true))
-    }
-
     func testTextEndingInsideCodePointFails1007() {
         assertFails(wireFrame(opcode: 1, mask: testMask, payload: [0x61, 0xE2, 0x82]), code: .invalidPayload)
         assertFails(wireFrame(fin: false, opcode: 1, mask: testMask, payload: [0xE2]) +

@@ -94,31 +94,4 @@ final class MaskingTests: XCTestCase {
             }
         }
     }
-
-    /// The text fast path: unmask 128-byte blocks while they are ASCII, stop after the
-    /// first block that is not; what it leaves is unmasked by `apply` from there.
-    func testApplyWhileASCIIStopsAfterTheFirstBlockWithANonASCIIByte() {
-        let key = maskKey(keyBytes)
-        for length in [0, 100, 128, 200, 256, 1000, 1024] {
-            for nonASCIIAt in [nil, 0, 127, 128, 300, 999] as [Int?] {
-                for offset in 0...3 {
-                    var plain = (0..<length).map { UInt8(0x20 + $0 % 90) }
-                    if let at = nonASCIIAt, at < length { plain[at] = 0xC3 }
-                    var buffer = naive(plain, offset: offset)
-                    let (unmasked, asciiPrefix) = buffer.withUnsafeMutableBytes {
-                        Masking.applyWhileASCII($0.baseAddress ?? UnsafeMutableRawPointer(bitPattern: 8)!, count: length, key: key, offset: offset)
-                    }
-                    let firstNonASCII = nonASCIIAt.map { min($0, length) } ?? length
-                    let expectedPrefix = min(firstNonASCII / 128, length / 128) * 128
-                    XCTAssertEqual(asciiPrefix, expectedPrefix, "length \(length) non-ASCII at \(String(describing: nonASCIIAt))")
-                    XCTAssertEqual(unmasked, firstNonASCII < length / 128 * 128 ? expectedPrefix + 128 : expectedPrefix)
-                    XCTAssertEqual(Array(buffer[0..<unmasked]), Array(plain[0..<unmasked]))
-                    buffer.withUnsafeMutableBytes {
-                        if length > 0 { Masking.apply($0.baseAddress! + unmasked, count: length - unmasked, key: key, offset: offset + unmasked) }
-                    }
-                    XCTAssertEqual(buffer, plain, "length \(length) offset \(offset)")
-                }
-            }
-        }
-    }
 }

@@ -107,19 +107,13 @@ public struct FrameDecoder {
         let take = min(remaining, bytes.count)
         if take == 0 && remaining > 0 { return (.needMore, 0) }
         let chunk = UnsafeMutableRawBufferPointer(rebasing: bytes[0..<take])
-        // Bytes at the front already known to be ASCII (unmasked and checked in one pass).
-        var asciiPrefix = 0
         if let key = maskKey, let base = chunk.baseAddress {
-            var unmasked = 0
-            if messageIsText && utf8.isAtCodePointBoundary {
-                (unmasked, asciiPrefix) = Masking.applyWhileASCII(base, count: take, key: key, offset: maskOffset)
-            }
-            Masking.apply(base + unmasked, count: take - unmasked, key: key, offset: maskOffset + unmasked)
+            Masking.apply(base, count: take, key: key, offset: maskOffset)
         }
         let frameEnd = take == remaining
         let messageEnd = frameEnd && fin
         if messageIsText {
-            guard utf8.validate(UnsafeRawBufferPointer(rebasing: chunk[asciiPrefix...])) else {
+            guard utf8.validate(UnsafeRawBufferPointer(chunk)) else {
                 return fail(.invalidPayload, "invalid UTF-8 in text message")
             }
             if messageEnd && !utf8.isAtCodePointBoundary {

@@ -51,32 +51,6 @@ public enum Masking {
         }
     }
 
-    /// Unmasks `count` bytes in place 128 at a time for as long as the unmasked bytes are
-    /// ASCII, so a text payload is unmasked and checked in one pass (the UTF-8 validator
-    /// then starts at `asciiPrefix`). Returns how many bytes it unmasked (the caller
-    /// unmasks the rest, from that offset) and how many of those are known to be ASCII.
-    @inlinable
-    public static func applyWhileASCII(_ bytes: UnsafeMutableRawPointer, count: Int, key: UInt32,
-                                       offset: Int) -> (unmasked: Int, asciiPrefix: Int) {
-        let key32 = rotated(key, by: offset & 3)
-        let key64 = UInt64(key32) | UInt64(key32) << 32
-        let key128 = unsafeBitCast((key64, key64), to: SIMD16<UInt8>.self)
-        var i = 0
-        while i &+ 128 <= count {
-            var folded = SIMD16<UInt8>()
-            for lane in 0..<8 {
-                let at = i &+ lane &* 16
-                let plain = bytes.loadUnaligned(fromByteOffset: at, as: SIMD16<UInt8>.self) ^ key128
-                bytes.storeBytes(of: plain, toByteOffset: at, as: SIMD16<UInt8>.self)
-                folded = folded | plain
-            }
-            let halves = unsafeBitCast(folded, to: (UInt64, UInt64).self)
-            if (halves.0 | halves.1) & 0x8080_8080_8080_8080 != 0 { return (i &+ 128, i) }
-            i &+= 128
-        }
-        return (i, i)
-    }
-
     /// The key re-phased so its first byte in memory is key byte `shift`.
     @inlinable
     static func rotated(_ key: UInt32, by shift: Int) -> UInt32 {
