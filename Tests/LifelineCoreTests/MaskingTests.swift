@@ -65,4 +65,33 @@ final class MaskingTests: XCTestCase {
             XCTAssertEqual(buffer, input)
         }
     }
+
+    func testApplyAndCopyMatchNaiveAcrossTheVectorSteps() {
+        let key = maskKey(keyBytes)
+        for length in [127, 128, 129, 143, 144, 255, 256, 300, 1024, 1031] {
+            for offset in 0...3 {
+                for misalign in 0...3 {
+                    let input = sample(length)
+                    var buffer = [UInt8](repeating: 0xCC, count: length + misalign + 2)
+                    buffer.replaceSubrange(misalign..<misalign + length, with: input)
+                    buffer.withUnsafeMutableBytes {
+                        Masking.apply($0.baseAddress! + misalign, count: length, key: key, offset: offset)
+                    }
+                    XCTAssertEqual(Array(buffer[misalign..<misalign + length]), naive(input, offset: offset),
+                                   "apply: offset \(offset) length \(length) misalign \(misalign)")
+                    XCTAssertEqual(buffer.prefix(misalign).filter { $0 != 0xCC }, [], "wrote before the range")
+                    XCTAssertEqual(Array(buffer.suffix(2)), [0xCC, 0xCC], "wrote past the range")
+                    var output = [UInt8](repeating: 0xCC, count: length + misalign + 1)
+                    input.withUnsafeBytes { src in
+                        output.withUnsafeMutableBytes { dst in
+                            Masking.copy(from: src.baseAddress!, to: dst.baseAddress! + misalign, count: length, key: key, offset: offset)
+                        }
+                    }
+                    XCTAssertEqual(Array(output[misalign..<misalign + length]), naive(input, offset: offset),
+                                   "copy: offset \(offset) length \(length) misalign \(misalign)")
+                    XCTAssertEqual(output.last, 0xCC)
+                }
+            }
+        }
+    }
 }

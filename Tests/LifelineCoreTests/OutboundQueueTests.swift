@@ -159,4 +159,95 @@ final class OutboundQueueTests: XCTestCase {
             }
         }
     }
+
+    // MARK: borrowed bytes (frames relayed straight from the read buffer)
+
+    func testBorrowedFramesGoOutInOrderWithWhatIsStored() {
+        var queue = OutboundQueue()
+        let a = frame(.text, Array("first".utf8)), b = frame(.binary, [1, 2]), c = frame(.text, Array("third".utf8))
+        let source = a + c
+        source.withUnsafeBytes { raw in
+            queue.appendBorrowed(UnsafeRawBufferPointer(rebasing: raw[0..<a.count]))
+            XCTAssertEqual(queue.queuedBytes, a.count, "borrowed bytes count as queued")
+            b.withUnsafeBytes { queue.append($0) } // stored after borrowed: the borrowed bytes are copied first
+            queue.appendBorrowed(UnsafeRawBufferPointer(rebasing: raw[a.count...])) // after stored bytes: copied too
+            queue.settleBorrowed()
+        }
+        XCTAssertEqual(queue.queuedBytes, a.count + b.count + c.count)
+        XCTAssertEqual(queue.write(to: fds[0]), .drained)
+        XCTAssertEqual(readAll(), a + b + c)
+        XCTAssertTrue(queue.isEmpty)
+    }
+
+    func testContiguousBorrowedBytesLeaveInOneWrite() {
+        var queue = OutboundQueue()
+        let frames = (0..<4).map { frame(.text, [UInt8](repeating: UInt8(65 + $0), count: 1024)) }
+        let source = frames.reduce([], +)
+        source.withUnsafeBytes { raw in
+            var offset = 0
+            for f in frames {
+                queue.appendBorrowed(UnsafeRawBufferPointer(rebasing: raw[offset..<offset + 2])) // header
+                queue.appendBorrowed(UnsafeRawBufferPointer(rebasing: raw[offset + 2..<offset + f.count]))
+                offset += f.count
+            }
+            XCTAssertEqual(queue.write(to: fds[0]), .drained)
+            queue.settleBorrowed()
+        }
+        XCTAssertEqual(readAll(), source)
+        XCTAssertTrue(queue.isEmpty)
+    }
+
+    func testUnsentBorrowedBytesAreCopiedBeforeTheBufferIsReused() {
+        var queue = OutboundQueue()
+        // Far more than the socket pair takes, so the write blocks part-way.
+        var source: [UInt8] = []
+        for index in 0..<400 { source += frame(.binary, [UInt8](repeating: UInt8(index % 251), count: 4000)) }
+        let expected = source
+        source.withUnsafeMutableBytes { raw in
+            queue.appendBorrowed(UnsafeRawBufferPointer(raw))
+            XCTAssertEqual(queue.write(to: fds[0]), .blocked)
+            queue.settleBorrowed()
+            raw.initializeMemory(as: UInt8.self, repeating: 0xEE) // the read buffer is reused
+        }
+        let pong = frame(.pong, [7])
+        pong.withUnsafeBytes { _ = queue.enqueueControl($0) }
+        var received: [UInt8] = []
+        for _ in 0..<10_000 where !queue.isEmpty {
+            received += readAll()
+            _ = queue.write(to: fds[0])
+        }
+        received += readAll()
+        XCTAssertTrue(queue.isEmpty)
+        // The pong went at a frame boundary; without it the stream is the original bytes.
+        var offset = 0, data: [UInt8] = [], pongs = 0
+        while offset < received.count {
+            let length = received.withUnsafeBytes { FrameWire.totalLength(at: $0.baseAddress! + offset) }
+            if received[offset] & 0x0F == Opcode.pong.rawValue { pongs += 1 } else { data += received[offset..<offset + length] }
+            offset += length
+        }
+        XCTAssertEqual(pongs, 1)
+        XCTAssertEqual(data.count, expected.count)
+        XCTAssertTrue(data == expected, "no byte of the reused buffer leaked into the stream")
+    }
+
+    func testControlFrameWaitsForTheEndOfABorrowedFrame() {
+        var queue = OutboundQueue()
+        let whole = frame(.binary, [UInt8](repeating: 5, count: 300))
+        let pong = frame(.pong, [])
+        whole.withUnsafeBytes { raw in
+            queue.appendBorrowed(UnsafeRawBufferPointer(rebasing: raw[0..<200]))
+            XCTAssertEqual(queue.write(to: fds[0]), .drained)
+            queue.settleBorrowed()
+        }
+        pong.withUnsafeBytes { _ = queue.enqueueControl($0) }
+        XCTAssertEqual(queue.write(to: fds[0]), .drained, "mid-frame: the pong is held back")
+        XCTAssertEqual(readAll(), Array(whole[0..<200]))
+        whole.withUnsafeBytes { raw in
+            queue.appendBorrowed(UnsafeRawBufferPointer(rebasing: raw[200...]))
+            XCTAssertEqual(queue.write(to: fds[0]), .drained)
+            queue.settleBorrowed()
+        }
+        XCTAssertEqual(readAll(), Array(whole[200...]) + pong, "the pong follows the frame's last byte")
+        XCTAssertTrue(queue.isEmpty)
+    }
 }

@@ -55,6 +55,9 @@ final class Connection {
     /// TLS: an end of stream or failure met after data in the same read burst, reported next.
     private var deferredReadEnd: ReadOutcome?
     private var watcher: IOWatcher!
+    /// Frames may be queued by reference to the read buffer (`OutboundQueue.appendBorrowed`):
+    /// plain TCP writes straight from them; TLS encrypts from the queue's own storage.
+    let sendsBorrowedBytes: Bool
 
     /// - Parameter tls: a context makes this a TLS connection (client or server per the context).
     init(fd: Int32, role: Role, loop: EventLoop, connecting: Bool = false, tls: TLSContext? = nil) {
@@ -62,6 +65,7 @@ final class Connection {
         self.role = role
         self.loop = loop
         self.isConnecting = connecting
+        sendsBorrowedBytes = tls == nil
         if let tls {
             transport = .tls(TLSSession(context: tls, fd: fd))
             if !connecting {

@@ -48,6 +48,7 @@ public final class EventLoop {
         asyncWatcher.deallocate()
         prepareWatcher.deallocate()
         readBuffer.deallocate()
+        maskKeys.release()
     }
 
     /// The loop iteration's cached time (seconds): the one clock for every deadline.

@@ -10,6 +10,11 @@ import Glibc
 ///
 /// Storage is allocated on first use and grows by doubling; a large buffer is given
 /// back once drained so an idle connection holds no buffer memory.
+///
+/// Frames relayed unchanged may be *borrowed* instead of copied (`appendBorrowed`): the
+/// queue then points into the caller's read buffer, and the caller must `settleBorrowed`
+/// before that buffer is reused, which copies whatever the socket did not take. While
+/// bytes are borrowed nothing is stored, so the queue is either all borrowed or all stored.
 struct OutboundQueue {
     private var storage: UnsafeMutableRawPointer?
     private var capacity = 0
@@ -25,16 +30,53 @@ struct OutboundQueue {
     /// The buffer was made for an HTTP head: give it back once drained (most sessions go
     /// idle right after the handshake, and an idle session should hold no buffer).
     private var releaseWhenDrained = false
+    /// Borrowed bytes (only while `tail == head`): the start of the unsent part and its length.
+    private var borrowedStart: UnsafeRawPointer?
+    private var borrowedCount = 0
 
     /// Data bytes queued (not counting the control lane).
-    var queuedBytes: Int { tail - head + staged.count }
-    var isEmpty: Bool { tail == head && lane.isEmpty && staged.isEmpty }
+    var queuedBytes: Int { tail - head + staged.count + borrowedCount }
+    var isEmpty: Bool { tail == head && borrowedCount == 0 && lane.isEmpty && staged.isEmpty }
 
     /// Space for `count` bytes at the tail; make them part of the queue with `commit`.
     /// A frame's header must be committed whole before its payload.
+    @inline(__always)
     mutating func reserve(_ count: Int) -> UnsafeMutableRawPointer {
+        if borrowedCount > 0 { copyBorrowed() }
         if tail + count > capacity { makeRoom(for: count) }
         return storage! + tail
+    }
+
+    /// Queues already-encoded frame bytes without copying them: they must stay valid and
+    /// unchanged until `settleBorrowed()`. Bytes that continue the borrowed span are added
+    /// to it; anything else (or anything after stored bytes) is copied as `append` does.
+    mutating func appendBorrowed(_ bytes: UnsafeRawBufferPointer) {
+        guard bytes.count > 0 else { return }
+        if borrowedCount > 0 && borrowedStart! + borrowedCount == bytes.baseAddress! {
+            borrowedCount += bytes.count
+        } else if borrowedCount == 0 && tail == head && staged.isEmpty && tlsRetryLength == 0 {
+            borrowedStart = bytes.baseAddress!
+            borrowedCount = bytes.count
+        } else {
+            append(bytes)
+        }
+    }
+
+    /// Copies the unsent borrowed bytes into the queue's own storage (the caller's buffer
+    /// is about to be reused). Nothing to do when the socket took them all.
+    @inline(__always)
+    mutating func settleBorrowed() {
+        if borrowedCount > 0 { copyBorrowed() }
+    }
+
+    @inline(never)
+    private mutating func copyBorrowed() {
+        let start = borrowedStart!, count = borrowedCount
+        borrowedStart = nil
+        borrowedCount = 0
+        if tail + count > capacity { makeRoom(for: count) }
+        (storage! + tail).copyMemory(from: start, byteCount: count)
+        tail += count
     }
 
     mutating func commit(_ count: Int) { tail += count }
@@ -71,17 +113,21 @@ struct OutboundQueue {
     /// The next bytes to send, in order: the control lane goes at the next frame boundary.
     private func nextSegments() -> WriteSegments {
         var segments = WriteSegments()
-        let available = tail - head
+        let available = dataCount
         if !lane.isEmpty && (unitRemaining == 0 || unitRemaining <= available) {
             let before = unitRemaining
-            if before > 0 { segments.add(storage! + head, before, kind: .data) }
+            if before > 0 { segments.add(dataStart, before, kind: .data) }
             segments.add(lane.pendingStart, lane.pendingCount, kind: .control)
-            if available > before { segments.add(storage! + head + before, available - before, kind: .data) }
+            if available > before { segments.add(dataStart + before, available - before, kind: .data) }
         } else if available > 0 {
-            segments.add(storage! + head, available, kind: .data)
+            segments.add(dataStart, available, kind: .data)
         }
         return segments
     }
+
+    /// The unsent data bytes: borrowed, or stored (never both).
+    private var dataStart: UnsafeRawPointer { borrowedCount > 0 ? borrowedStart! : UnsafeRawPointer(storage! + head) }
+    private var dataCount: Int { borrowedCount > 0 ? borrowedCount : tail - head }
 
     /// Writes as much as the socket takes, control lane first at a frame boundary.
     mutating func write(to fd: Int32) -> WriteOutcome {
@@ -109,6 +155,7 @@ struct OutboundQueue {
     /// still at `head` (a large frame written in place); the control lane waits behind them.
     /// On `.blocked`, `tls.writeWants` says which readiness to wait for.
     mutating func write(to tls: TLSSession) -> WriteOutcome {
+        settleBorrowed() // TLS encrypts from storage only
         while true {
             if !staged.isEmpty {
                 switch tls.write(staged.start, count: staged.count) {
@@ -160,6 +207,7 @@ struct OutboundQueue {
     /// Drops everything queued (the connection is going away).
     mutating func discardAll() {
         head = 0; tail = 0; unitRemaining = 0
+        borrowedStart = nil; borrowedCount = 0
         lane.release()
         staged.release()
         tlsRetryLength = 0
@@ -175,6 +223,7 @@ struct OutboundQueue {
     }
 
     private mutating func consumeData(_ count: Int) {
+        if borrowedCount > 0 { return consumeBorrowed(count) }
         var left = count
         while left > 0 {
             if unitRemaining == 0 { unitRemaining = FrameWire.totalLength(at: storage! + head) }
@@ -188,6 +237,17 @@ struct OutboundQueue {
                 releaseStorage()
             }
         }
+    }
+
+    /// `consumeData` for borrowed bytes: the same frame walk over the caller's buffer.
+    private mutating func consumeBorrowed(_ count: Int) {
+        var left = count
+        while left > 0 {
+            if unitRemaining == 0 { unitRemaining = FrameWire.totalLength(at: borrowedStart!) }
+            let step = min(left, unitRemaining)
+            borrowedStart! += step; borrowedCount -= step; unitRemaining -= step; left -= step
+        }
+        if borrowedCount == 0 { borrowedStart = nil }
     }
 
     /// The first buffer's size (bytes); it grows by doubling.

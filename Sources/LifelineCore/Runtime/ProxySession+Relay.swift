@@ -2,10 +2,12 @@ import Glibc
 
 /// The open session's data path. Every read lands in the loop's shared buffer, is
 /// decoded in place and re-encoded straight into the destination's outbound queue: app
-/// frames are unmasked and re-masked with a fresh key in one pass, upstream frames are
-/// copied as they are. Nothing is allocated per message on this path while one upstream
-/// connection serves the session; during a hand-over the new connection's messages are
-/// assembled whole so the splice can compare them.
+/// frames are unmasked and re-masked with a fresh key in one pass; upstream frames go as
+/// they are, borrowed from the read buffer when the app's connection is plain TCP (a
+/// read's frames usually leave in one send, uncopied; `process` settles what the socket
+/// did not take before the buffer is reused). Nothing is allocated per message on this
+/// path while one upstream connection serves the session; during a hand-over the new
+/// connection's messages are assembled whole so the splice can compare them.
 extension ProxySession {
     /// Where the app frame being relayed goes.
     enum AppFrameDestination { case leg, pending, discard }
@@ -56,6 +58,9 @@ extension ProxySession {
             source.carry.store(UnsafeRawBufferPointer(start: bytes + consumed, count: count - consumed))
         }
         if flush { flushAll() }
+        // Upstream frames may have been queued toward the app straight from `bytes`
+        // (the loop's read buffer, reused by the next read): keep what was not sent.
+        downstream.out.settleBorrowed()
     }
 
     /// App → upstream (or the pending queue while reconnecting). Returns the bytes consumed.
@@ -100,13 +105,17 @@ extension ProxySession {
         }
         if discardingAppMessage || closing.sentToUpstream {
             appDestination = .discard
-        } else if let leg = target, leg.isOpen, !leg.closeSent {
+        } else if target?.isOpen == true && target?.closeSent == false {
+            // unowned(unsafe): the session holds both for the whole call; no retain per frame.
+            unowned(unsafe) let leg = target!
+            unowned(unsafe) let connection = leg.connection!
             appDestination = .leg
             leg.maskKey = loop.maskKeys.nextKey()
             leg.maskOffset = 0
             let outgoing = FrameHeader(fin: header.fin, opcode: header.opcode, maskKey: leg.maskKey, payloadLength: header.payloadLength)
-            let connection = leg.connection!
-            connection.out.commit(outgoing.encode(to: connection.out.reserve(outgoing.encodedLength)))
+            Unmanaged.passUnretained(connection)._withUnsafeGuaranteedRef { connection in
+                connection.out.commit(outgoing.encode(to: connection.out.reserve(outgoing.encodedLength)))
+            }
             leg.frameOpenToward = true
             leg.messageOpenToward = !header.fin
         } else if header.opcode == .continuation && !pending.isMessageOpen {
@@ -131,10 +140,14 @@ extension ProxySession {
         }
         switch appDestination {
         case .leg:
-            guard let leg = target, let connection = leg.connection else { break }
+            guard target?.connection != nil else { break }
+            unowned(unsafe) let leg = target!
+            unowned(unsafe) let connection = leg.connection!
             if chunk.count > 0 {
-                Masking.copy(from: chunk.baseAddress!, to: connection.out.reserve(chunk.count), count: chunk.count, key: leg.maskKey, offset: leg.maskOffset)
-                connection.out.commit(chunk.count)
+                Unmanaged.passUnretained(connection)._withUnsafeGuaranteedRef { connection in
+                    Masking.copy(from: chunk.baseAddress!, to: connection.out.reserve(chunk.count), count: chunk.count, key: leg.maskKey, offset: leg.maskOffset)
+                    connection.out.commit(chunk.count)
+                }
                 leg.maskOffset += chunk.count
             }
             if frameEnd { leg.frameOpenToward = false }
@@ -180,7 +193,7 @@ extension ProxySession {
             case .needMore:
                 return offset
             case .dataHeader(let header):
-                upstreamFrameHeader(header, from: leg)
+                upstreamFrameHeader(header, raw: UnsafeRawBufferPointer(start: bytes + offset - used, count: used), from: leg)
             case .dataPayload(let chunk, let frameEnd, let messageEnd):
                 upstreamFramePayload(UnsafeRawBufferPointer(chunk), from: leg, frameEnd: frameEnd, messageEnd: messageEnd)
             case .control(let header, let payload):
@@ -204,7 +217,9 @@ extension ProxySession {
         }
     }
 
-    private func upstreamFrameHeader(_ header: FrameHeader, from leg: UpstreamLeg) {
+    /// `raw` is the header as it arrived: relayed as it is (without a copy when the app's
+    /// connection can borrow) when it is what `encode` would write.
+    private func upstreamFrameHeader(_ header: FrameHeader, raw: UnsafeRawBufferPointer, from leg: UpstreamLeg) {
         let reachesApp = leg.relaysToApp && !closing.sentToApp && !downstream.isClosed
         if header.opcode != .continuation {
             leg.hashing = leg.wantsHashes
@@ -215,7 +230,11 @@ extension ProxySession {
             leg.messageReachesApp = reachesApp
         }
         guard leg.messageReachesApp && reachesApp, !leg.assembles else { return }
-        downstream.out.commit(header.encode(to: downstream.out.reserve(header.encodedLength)))
+        if downstream.sendsBorrowedBytes && raw.count == header.encodedLength {
+            downstream.out.appendBorrowed(raw)
+        } else {
+            downstream.out.commit(header.encode(to: downstream.out.reserve(header.encodedLength)))
+        }
         frameOpenTowardApp = true
         leg.messageOpenTowardApp = true
     }
@@ -229,7 +248,7 @@ extension ProxySession {
             leg.assembly.append(chunk)
         } else if leg.messageReachesApp && leg.relaysToApp && !closing.sentToApp && !downstream.isClosed {
             if chunk.count > 0 {
-                downstream.out.append(chunk)
+                if downstream.sendsBorrowedBytes { downstream.out.appendBorrowed(chunk) } else { downstream.out.append(chunk) }
                 worker.metrics.bytes(.down).add(chunk.count)
             }
             if frameEnd { frameOpenTowardApp = false }
@@ -297,10 +316,13 @@ extension ProxySession {
     /// (not once per connection): this runs after every read.
     func flushAll() {
         if !downstream.isClosed { wrote(downstream, outcome: downstream.flush()) }
-        for leg in legs {
-            if let connection = leg.connection, !connection.isClosed, leg.phase == .open || leg.phase == .closing {
-                wrote(connection, outcome: connection.flush())
-            }
+        // The snapshot keeps every leg alive while `wrote` may remove one from `legs`.
+        let snapshot = legs
+        for index in snapshot.indices {
+            unowned(unsafe) let leg = snapshot[index]
+            guard leg.connection?.isClosed == false, leg.phase == .open || leg.phase == .closing else { continue }
+            unowned(unsafe) let connection = leg.connection!
+            wrote(connection, outcome: connection.flush())
         }
         if phase == .open {
             applyBackpressure()

@@ -42,7 +42,7 @@ public struct FrameDecoder {
 
     /// Decodes one event from the front of `bytes`. `consumed` is how many
     /// leading bytes the caller must drop before calling again with the rest.
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func next(_ bytes: UnsafeMutableRawBufferPointer) -> (event: DecodeEvent, consumed: Int) {
         switch state {
         case .awaitingHeader:
