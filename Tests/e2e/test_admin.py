@@ -309,8 +309,7 @@ def test_readyz_503_while_draining(upstream, lifeline):
                                  "downstream": {"ping_interval_seconds": 0}})
     wait_admin(admin)
     assert get(admin, "/readyz")[0] == 200
-    sock, rest = raw_websocket(ll.port)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
+    sock, rest = raw_websocket(ll.port, rcvbuf=64 * 1024)
     reader = FrameReader(sock, rest)
     try:
         sock.sendall(frame(0x1, b"__flood__ 64 65536"))  # 4 MiB toward the app

@@ -17,10 +17,9 @@ def test_slow_app_bounded_memory_and_pong_jumps_the_queue(upstream, lifeline):
     ll = lifeline(upstream.url, {"limits": {"max_buffered_bytes": 4 * 1024 * 1024},
                                  "downstream": {"ping_interval_seconds": 0}})
     baseline = rss_bytes(ll.proc.pid)
-    sock, rest = raw_websocket(ll.port)
     # A small receive buffer keeps the kernel's share of the backlog small, so
     # what the app reads before the pong is mostly what Lifeline queued ahead of it.
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
+    sock, rest = raw_websocket(ll.port, rcvbuf=64 * 1024)
     reader = FrameReader(sock, rest)
     try:
         sock.sendall(frame(0x1, f"__flood__ {COUNT} {SIZE}".encode()))
@@ -78,8 +77,7 @@ def test_app_ping_answered_within_200ms_behind_a_10mb_flood(upstream, lifeline):
     reads slowly (6.4 MB/s, so 10 MiB would take 1.6 s to get through); the
     pong must arrive within 200 ms of the ping, and the data intact after it."""
     ll = lifeline(upstream.url, {"downstream": {"ping_interval_seconds": 0}})
-    sock, rest = raw_websocket(ll.port)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
+    sock, rest = raw_websocket(ll.port, rcvbuf=64 * 1024)
     chunk, pace = 64 * 1024, 0.01
     parser = FrameReader(_NoSocket(), rest)  # frames from bytes already read, no I/O
     reader = None  # reads at full speed once the pong is in

@@ -109,8 +109,7 @@ def test_sigterm_drains_100_clients_after_their_queued_data(upstream, lifeline):
     exit_watch = ExitWatch(ll.proc)
     assert http_get(admin, "/readyz")[0] == 200
 
-    slow, slow_rest = raw_websocket(ll.port)
-    slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
+    slow, slow_rest = raw_websocket(ll.port, rcvbuf=64 * 1024)
     slow.sendall(frame(0x1, f"__flood__ {slow_count} {slow_size}".encode()))
 
     async def scenario():

@@ -63,9 +63,15 @@ def assert_serving(url: str) -> None:
 # -- raw sockets -------------------------------------------------------------
 
 
-def raw_connect(port: int, timeout: float = 5.0) -> socket.socket:
-    sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+def raw_connect(port: int, timeout: float = 5.0, rcvbuf: int | None = None) -> socket.socket:
+    """`rcvbuf`: SO_RCVBUF set before connecting. Shrinking it on an open connection
+    withdraws window the kernel already advertised, and the peer's segments into it
+    are dropped: a peer that never reads can then stall TCP itself for seconds."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    if rcvbuf is not None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
     sock.settimeout(timeout)
+    sock.connect(("127.0.0.1", port))
     return sock
 
 
@@ -128,9 +134,9 @@ def http_exchange(port: int, data: bytes, timeout: float = 5.0) -> tuple[int, by
         sock.close()
 
 
-def raw_websocket(port: int, path: str = "/") -> tuple[socket.socket, bytes]:
+def raw_websocket(port: int, path: str = "/", rcvbuf: int | None = None) -> tuple[socket.socket, bytes]:
     """Upgrade by hand. Returns the socket after a 101 and any bytes past the head."""
-    sock = raw_connect(port)
+    sock = raw_connect(port, rcvbuf=rcvbuf)
     req, _ = upgrade_request(path)
     sock.sendall(req)
     status, head, rest = read_http_head(sock)
