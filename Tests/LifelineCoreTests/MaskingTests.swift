@@ -13,21 +13,28 @@ final class MaskingTests: XCTestCase {
         (0..<count).map { UInt8(truncatingIfNeeded: $0 &* 73 &+ 11) }
     }
 
+    /// `Masking.apply` in place on `length` bytes at `misalign` in a guarded buffer: the
+    /// naive result, and nothing written outside the range.
+    func assertApplyMatchesNaive(length: Int, offset: Int, misalign: Int, key: UInt32,
+                                 file: StaticString = #filePath, line: UInt = #line) {
+        let input = sample(length)
+        var buffer = [UInt8](repeating: 0xCC, count: length + misalign + 2)
+        buffer.replaceSubrange(misalign..<misalign + length, with: input)
+        buffer.withUnsafeMutableBytes {
+            Masking.apply($0.baseAddress! + misalign, count: length, key: key, offset: offset)
+        }
+        XCTAssertEqual(Array(buffer[misalign..<misalign + length]), naive(input, offset: offset),
+                       "apply: offset \(offset) length \(length) misalign \(misalign)", file: file, line: line)
+        XCTAssertEqual(buffer.prefix(misalign).filter { $0 != 0xCC }, [], "wrote before the range", file: file, line: line)
+        XCTAssertEqual(Array(buffer.suffix(2)), [0xCC, 0xCC], "wrote past the range", file: file, line: line)
+    }
+
     func testApplyMatchesNaiveForEveryOffsetLengthAndAlignment() {
         let key = maskKey(keyBytes)
         for offset in 0...7 {
             for length in 0...40 {
                 for misalign in 0...3 {
-                    let input = sample(length)
-                    var buffer = [UInt8](repeating: 0xCC, count: length + misalign + 2)
-                    buffer.replaceSubrange(misalign..<misalign + length, with: input)
-                    buffer.withUnsafeMutableBytes {
-                        Masking.apply($0.baseAddress! + misalign, count: length, key: key, offset: offset)
-                    }
-                    XCTAssertEqual(Array(buffer[misalign..<misalign + length]), naive(input, offset: offset),
-                                   "offset \(offset) length \(length) misalign \(misalign)")
-                    XCTAssertEqual(buffer.prefix(misalign).filter { $0 != 0xCC }, [], "wrote before the range")
-                    XCTAssertEqual(Array(buffer.suffix(2)), [0xCC, 0xCC], "wrote past the range")
+                    assertApplyMatchesNaive(length: length, offset: offset, misalign: misalign, key: key)
                 }
             }
         }
@@ -71,16 +78,8 @@ final class MaskingTests: XCTestCase {
         for length in [127, 128, 129, 143, 144, 255, 256, 300, 1024, 1031] {
             for offset in 0...3 {
                 for misalign in 0...3 {
+                    assertApplyMatchesNaive(length: length, offset: offset, misalign: misalign, key: key)
                     let input = sample(length)
-                    var buffer = [UInt8](repeating: 0xCC, count: length + misalign + 2)
-                    buffer.replaceSubrange(misalign..<misalign + length, with: input)
-                    buffer.withUnsafeMutableBytes {
-                        Masking.apply($0.baseAddress! + misalign, count: length, key: key, offset: offset)
-                    }
-                    XCTAssertEqual(Array(buffer[misalign..<misalign + length]), naive(input, offset: offset),
-                                   "apply: offset \(offset) length \(length) misalign \(misalign)")
-                    XCTAssertEqual(buffer.prefix(misalign).filter { $0 != 0xCC }, [], "wrote before the range")
-                    XCTAssertEqual(Array(buffer.suffix(2)), [0xCC, 0xCC], "wrote past the range")
                     var output = [UInt8](repeating: 0xCC, count: length + misalign + 1)
                     input.withUnsafeBytes { src in
                         output.withUnsafeMutableBytes { dst in
