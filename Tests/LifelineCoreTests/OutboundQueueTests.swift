@@ -24,6 +24,17 @@ final class OutboundQueueTests: XCTestCase {
         return bytes + payload
     }
 
+    /// Writes and reads the other end in turn until the queue is empty (at most 10,000
+    /// rounds); everything received.
+    private func writeAndReadUntilEmpty(_ queue: inout OutboundQueue) -> [UInt8] {
+        var received: [UInt8] = []
+        for _ in 0..<10_000 where !queue.isEmpty {
+            received += readAll()
+            _ = queue.write(to: fds[0])
+        }
+        return received + readAll()
+    }
+
     private func readAll() -> [UInt8] {
         var result: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 65536)
@@ -109,12 +120,7 @@ final class OutboundQueueTests: XCTestCase {
         XCTAssertEqual(queue.write(to: fds[0]), .blocked)
         let pong = frame(.pong, [1, 2, 3, 4])
         pong.withUnsafeBytes { _ = queue.enqueueControl($0) }
-        var received: [UInt8] = []
-        for _ in 0..<10_000 where !queue.isEmpty {
-            received += readAll()
-            _ = queue.write(to: fds[0])
-        }
-        received += readAll()
+        let received = writeAndReadUntilEmpty(&queue)
         XCTAssertTrue(queue.isEmpty)
         XCTAssertEqual(received.count, sent.count + pong.count)
         // Walk the received stream frame by frame: the pong must sit at a boundary,
@@ -211,12 +217,7 @@ final class OutboundQueueTests: XCTestCase {
         }
         let pong = frame(.pong, [7])
         pong.withUnsafeBytes { _ = queue.enqueueControl($0) }
-        var received: [UInt8] = []
-        for _ in 0..<10_000 where !queue.isEmpty {
-            received += readAll()
-            _ = queue.write(to: fds[0])
-        }
-        received += readAll()
+        let received = writeAndReadUntilEmpty(&queue)
         XCTAssertTrue(queue.isEmpty)
         // The pong went at a frame boundary; without it the stream is the original bytes.
         var offset = 0, data: [UInt8] = [], pongs = 0
