@@ -230,8 +230,9 @@ extension ProxySession {
             perform(actions)
         }
         processSpliceQueue()
-        if splice != nil && spliceNew == nil {
-            // Both connections of this splice are gone and everything is settled.
+        if self.splice != nil && spliceOld == nil && spliceNew == nil {
+            // Both connections of this splice are gone and everything is settled. (A splice
+            // with an old connection is a recording a deferred rotation has just begun.)
             abandonSpliceRecording()
         }
     }
