@@ -86,7 +86,7 @@ def splice_config(admin: int) -> dict:
     }
 
 
-def app_sees(ll_url: str, upto: int, seconds: float) -> tuple[list, Collector]:
+def app_sees(ll_url: str, upto: int, seconds: float) -> list:
     async def scenario():
         async with client(ll_url + "/feed") as ws:
             col = Collector(ws)
@@ -95,16 +95,23 @@ def app_sees(ll_url: str, upto: int, seconds: float) -> tuple[list, Collector]:
             await col.run_for(0.3)  # anything late (a duplicate) shows up too
             col.assert_open()
             await col.stop()
-            return col.messages, col
+            return col.messages
 
     return run(scenario(), timeout=seconds + 10)
 
 
+def send_ticks(up: ScriptedUpstream, conn: ServerConnection, index: int, seqs: range, pace: float = 0.0) -> None:
+    """Connection #index: waits for the (replayed) subscribe, then sends `seqs`, `pace` s apart."""
+    up.expect(conn, index, SUBSCRIBE)
+    for n in seqs:
+        conn.send(tick(n))
+        if pace:
+            time.sleep(pace)
+
+
 def old_connection(up: ScriptedUpstream, conn: ServerConnection) -> None:
     """Connection #1: the subscribe, seq 1-10, then the notice that starts the rotation."""
-    up.expect(conn, 0, SUBSCRIBE)
-    for n in range(1, 11):
-        conn.send(tick(n))
+    send_ticks(up, conn, 0, range(1, 11))
     conn.send(NOTICE)
 
 
@@ -120,24 +127,20 @@ def test_new_dies_then_old_dies_held_messages_reach_the_app(lifeline):
             old_dies.wait(10)
             abort(conn)
         elif index == 1:
-            up.expect(conn, 1, SUBSCRIBE)
-            for n in range(11, 16):
-                conn.send(tick(n))
+            send_ticks(up, conn, 1, range(11, 16))
             time.sleep(0.2)
             abort(conn)
             time.sleep(0.2)
             old_dies.set()
         else:
-            up.expect(conn, index, SUBSCRIBE)
-            for n in range(16, 21):
-                conn.send(tick(n))
+            send_ticks(up, conn, index, range(16, 21))
             conn.recv(30)  # stay until the test ends
 
     up = ScriptedUpstream(script)
     try:
         admin = free_port()
         ll = lifeline(up.url, splice_config(admin))
-        messages, _ = app_sees(ll.url, 20, 15)
+        messages = app_sees(ll.url, 20, 15)
         m = scrape_metrics(admin)
     finally:
         up.stop()
@@ -171,23 +174,18 @@ def test_new_dies_old_keeps_delivering_until_the_reconnect_is_spliced(lifeline):
                 rcvd = conn.protocol.close_rcvd
                 closes[0] = (rcvd.code, rcvd.reason) if rcvd else None
         elif index == 1:
-            up.expect(conn, 1, SUBSCRIBE)
-            for n in range(11, 16):
-                conn.send(tick(n))
+            send_ticks(up, conn, 1, range(11, 16))
             time.sleep(0.1)
             abort(conn)
         else:
-            up.expect(conn, index, SUBSCRIBE)
-            for n in range(26, 41):
-                conn.send(tick(n))
-                time.sleep(0.075)
+            send_ticks(up, conn, index, range(26, 41), pace=0.075)
             conn.recv(30)
 
     up = ScriptedUpstream(script)
     try:
         admin = free_port()
         ll = lifeline(up.url, splice_config(admin))
-        messages, _ = app_sees(ll.url, 40, 20)
+        messages = app_sees(ll.url, 40, 20)
         m = scrape_metrics(admin)
         deadline = time.monotonic() + 5
         while 0 not in closes and time.monotonic() < deadline:
