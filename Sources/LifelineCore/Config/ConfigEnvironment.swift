@@ -13,8 +13,7 @@ enum ConfigEnvironment {
     static func apply(_ environment: [String: String], to root: JSONValue) -> (JSONValue, origins: [String: String]) {
         var root = root
         var origins: [String: String] = [:]
-        for (path, kind) in ConfigSchema.entries {
-            let name = ConfigSchema.environmentName(for: path)
+        for ((path, kind), name) in zip(ConfigSchema.entries, ConfigSchema.environmentNames) {
             guard let text = environment[name] else { continue }
             if root.set(value(text, kind: kind), at: path.split(separator: ".").map(String.init)[...]) {
                 origins[path] = name
@@ -35,9 +34,11 @@ enum ConfigEnvironment {
 
     /// `LIFELINE_*` variables that set no configuration key (for a start-up warning).
     static func ignoredVariables(in environment: [String: String]) -> [String] {
-        let known = Set(ConfigSchema.entries.map { ConfigSchema.environmentName(for: $0.path) }).union(nonKeyVariables)
-        return environment.keys.filter { $0.hasPrefix("LIFELINE_") && !known.contains($0) }.sorted()
+        environment.keys.filter { $0.hasPrefix("LIFELINE_") && !knownVariables.contains($0) }.sorted()
     }
+
+    /// Every variable that sets a key, plus `nonKeyVariables`.
+    private static let knownVariables = Set(ConfigSchema.environmentNames).union(nonKeyVariables)
 
     /// The error with a note naming the variable, when the offending path (or
     /// an object containing it) came from the environment.

@@ -40,6 +40,22 @@ enum ConfigSchema {
         ("limits", .object), ("limits.max_message_bytes", .integer), ("limits.max_buffered_bytes", .integer),
     ]
 
+    /// `environmentName(for:)` of each entry, in `entries` order. Computed once:
+    /// the schema is constant, and every configuration parse (and reload) needs all of them.
+    static let environmentNames: [String] = entries.map { environmentName(for: $0.path) }
+
+    /// The direct child key names of each object path ("" = top level), in schema order.
+    private static let childKeys: [String: [String]] = {
+        var children: [String: [String]] = [:]
+        for (path, _) in entries {
+            let dot = path.lastIndex(of: ".")
+            let parent = dot.map { String(path[..<$0]) } ?? ""
+            let name = dot.map { String(path[path.index(after: $0)...]) } ?? path
+            children[parent, default: []].append(name)
+        }
+        return children
+    }()
+
     /// The kind of `path`, or nil for a key the schema does not know.
     static func kind(of path: String) -> Kind? {
         entries.first { $0.path == path }?.kind
@@ -47,12 +63,7 @@ enum ConfigSchema {
 
     /// The direct child key names of the object at `path` ("" = top level), in schema order.
     static func keys(under path: String) -> [String] {
-        let prefix = path.isEmpty ? "" : path + "."
-        return entries.compactMap { entry in
-            guard entry.path.hasPrefix(prefix) else { return nil }
-            let rest = entry.path.dropFirst(prefix.count)
-            return rest.contains(".") ? nil : String(rest)
-        }
+        childKeys[path] ?? []
     }
 
     /// `LIFELINE_` + the path upper-cased with `.` → `_`.
