@@ -16,6 +16,27 @@ final class ConfigValidationTests: XCTestCase {
         XCTAssertEqual(ConfigFixture.error(["log.colour": "true"]), "config error: log.colour = true (unknown key)")
     }
 
+    /// Keys are echoed so that the message stays one line and starts with "config error: "
+    /// even to a reader comparing characters: control characters, and combining marks
+    /// that start a key (they would join the space or dot before them), become \uXXXX.
+    func testUnknownKeysWithControlCharactersOrLeadingCombiningMarks() throws {
+        let cases: [(json: String, message: String)] = [
+            // What fuzz-config found: U+031E starting the key.
+            ("{\"\u{031E}m\":{\"u\":{}}}", #"config error: \u031em = {"u":{}} (unknown key)"#),
+            (#"{"upstream":{"url":"ws://a","\n":1}}"#, #"config error: upstream.\u000a = 1 (unknown key)"#),
+            ("{\"upstream\":{\"\u{0301}\u{0302}x\u{0301}\":1}}", "config error: upstream.\\u0301\\u0302x\u{0301} = 1 (unknown key)"),
+            ("{\"\u{200D}a\":1}", #"config error: \u200da = 1 (unknown key)"#),
+            // Above U+FFFF: a JSON surrogate pair (U+1D165, a musical combining mark).
+            ("{\"\u{1D165}\":1}", #"config error: \ud834\udd65 = 1 (unknown key)"#),
+            (#"{"a\u0001\u0301":1}"#, #"config error: a\u0001\u0301 = 1 (unknown key)"#),
+        ]
+        for (json, message) in cases {
+            let error = try XCTUnwrap(ConfigFixture.error(json: json), json)
+            XCTAssertEqual(error, message)
+            XCTAssertTrue(error.hasPrefix("config error: "), error)   // Characters, not only bytes
+        }
+    }
+
     func testDuplicateKey() {
         XCTAssertEqual(ConfigFixture.error(json: #"{"upstream":{"url":"ws://a","url":"ws://b"}}"#),
                        #"config error: upstream.url = "ws://b" (duplicate key)"#)

@@ -20,19 +20,40 @@ public struct ConfigError: Error, Equatable, CustomStringConvertible, Sendable {
     }
 
     /// A path for the message: keys may hold any character (`"a\nb"` in the
-    /// file), so control characters are escaped as in JSON to keep it one line.
+    /// file), so control characters are escaped as in JSON to keep it one line,
+    /// and so are combining marks that start a key (U+0301 right after the
+    /// `: ` or a `.` would merge with it on screen, and "config error: " would
+    /// no longer be a prefix of the line for a reader comparing characters).
     static func printable(_ path: String) -> String {
-        guard path.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else { return path }
-        var out = ""
+        var escapes: [Bool] = []
+        var keyStart = true
         for scalar in path.unicodeScalars {
-            if scalar.value < 0x20 || scalar.value == 0x7F {
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            let escape = keyStart && joinsPrevious(scalar) || scalar.value < 0x20 || scalar.value == 0x7F
+            escapes.append(escape)
+            keyStart = scalar == "." || escape   // a mark after an escape would join its last hex digit
+        }
+        guard escapes.contains(true) else { return path }
+        var out = ""
+        for (scalar, escape) in zip(path.unicodeScalars, escapes) {
+            if escape {
+                // As JSON writes it: \uXXXX, a surrogate pair above U+FFFF.
+                for unit in String(scalar).utf16 {
+                    let hex = String(unit, radix: 16)
+                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                }
             } else {
                 out.unicodeScalars.append(scalar)
             }
         }
         return out
+    }
+
+    /// Would `scalar` join the character before it into one (a combining mark, ZWJ)?
+    private static func joinsPrevious(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.properties.generalCategory {
+        case .nonspacingMark, .spacingMark, .enclosingMark: return true
+        default: return scalar.properties.isGraphemeExtend || scalar == "\u{200D}"
+        }
     }
 
     /// `config error: PATH is required` (optionally with the condition that requires it).
