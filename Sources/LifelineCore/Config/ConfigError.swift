@@ -36,11 +36,7 @@ public struct ConfigError: Error, Equatable, CustomStringConvertible, Sendable {
         var out = ""
         for (scalar, escape) in zip(path.unicodeScalars, escapes) {
             if escape {
-                // As JSON writes it: \uXXXX, a surrogate pair above U+FFFF.
-                for unit in String(scalar).utf16 {
-                    let hex = String(unit, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                }
+                JSONWriter.appendUnicodeEscape(scalar, to: &out)
             } else {
                 out.unicodeScalars.append(scalar)
             }

@@ -37,12 +37,19 @@ enum JSONWriter {
             case "\u{0C}": out += "\\f"
             default:
                 if scalar.value < 0x20 || scalar.value == 0x7F {
-                    let hex = String(scalar.value, radix: 16, uppercase: false)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                    appendUnicodeEscape(scalar, to: &out)
                 } else {
                     out.unicodeScalars.append(scalar)
                 }
             }
+        }
+    }
+
+    /// Appends `scalar` as `\uXXXX` (lower-case hex), a surrogate pair above U+FFFF.
+    static func appendUnicodeEscape(_ scalar: Unicode.Scalar, to out: inout String) {
+        for unit in String(scalar).utf16 {
+            let hex = String(unit, radix: 16, uppercase: false)
+            out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
         }
     }
 
