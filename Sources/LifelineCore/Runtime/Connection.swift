@@ -87,6 +87,9 @@ final class Connection {
 
     var isReading: Bool { readingWanted }
 
+    /// Something to send, or a wait for writability to settle: `flush()` would act.
+    var hasWriteWork: Bool { writeWaitsFor != 0 || !out.isEmpty }
+
     /// The peer reached us over TLS (X-Forwarded-Proto).
     var isTLS: Bool {
         if case .tls = transport { return true }

@@ -168,7 +168,7 @@ extension ProxySession {
             perform(actions)
         }
         scheduleRotation(leg)
-        if !early.isEmpty && leg.isOpen { relayEarlyBytes(early, from: connection) }
+        if !early.isEmpty && leg.isOpen { relayEarlyBytes(early, from: connection, leg: leg) }
         flushAll()
     }
 
@@ -191,12 +191,13 @@ extension ProxySession {
         rearmTimer()
         let early = pipelinedAppBytes
         pipelinedAppBytes = []
-        relayEarlyBytes(early, from: downstream)
+        relayEarlyBytes(early, from: downstream, leg: nil)
         updateReading()
     }
 
     /// Bytes that arrived with a handshake head go through the normal relay path.
-    func relayEarlyBytes(_ bytes: [UInt8], from source: Connection) {
+    /// - Parameter leg: `source`'s upstream leg, nil when `source` is the app's connection.
+    func relayEarlyBytes(_ bytes: [UInt8], from source: Connection, leg: UpstreamLeg?) {
         var offset = 0
         while offset < bytes.count && phase == .open && !source.isClosed {
             let carried = source.carry.count
@@ -207,7 +208,7 @@ extension ProxySession {
             }
             bytes.withUnsafeBytes { (loop.readBuffer + carried).copyMemory(from: $0.baseAddress! + offset, byteCount: chunk) }
             offset += chunk
-            process(loop.readBuffer, count: carried + chunk, from: source, flush: false)
+            process(loop.readBuffer, count: carried + chunk, from: source, leg: leg, flush: false)
         }
     }
 

@@ -12,8 +12,8 @@ extension ProxySession {
     /// Where the app frame being relayed goes.
     enum AppFrameDestination { case leg, pending, discard }
 
-    func relay(from source: Connection) {
-        let leg = source === downstream ? nil : self.leg(of: source)
+    /// - Parameter leg: `source`'s upstream leg, nil when `source` is the app's connection.
+    func relay(from source: Connection, leg: UpstreamLeg?) {
         let inputFinished = leg.map { $0.closeReceived } ?? closing.receivedFromApp
         let buffer = loop.readBuffer
         let carried = inputFinished ? 0 : source.carry.count
@@ -30,7 +30,7 @@ extension ProxySession {
                 source.carry.clear()
             }
             controlFramesInRead = 0
-            process(buffer, count: carried + count, from: source, flush: true)
+            process(buffer, count: carried + count, from: source, leg: leg, flush: true)
             source.readsControlFlood = controlFramesInRead > ProxySession.controlFloodFrames
         case .wouldBlock:
             return
@@ -44,15 +44,14 @@ extension ProxySession {
     /// The size of a read after a control flood (about 2,700 of the smallest pings).
     static let controlFloodReadBytes = 16 * 1024
 
-    /// Decodes `count` bytes from `source` and relays them; keeps an incomplete tail.
-    func process(_ bytes: UnsafeMutableRawPointer, count: Int, from source: Connection, flush: Bool) {
+    /// Decodes `count` bytes from `source` (`leg`'s connection, or the app's when nil) and
+    /// relays them; keeps an incomplete tail.
+    func process(_ bytes: UnsafeMutableRawPointer, count: Int, from source: Connection, leg: UpstreamLeg?, flush: Bool) {
         let consumed: Int
-        if source === downstream {
-            consumed = relayFromApp(bytes, count)
-        } else if let leg = leg(of: source) {
+        if let leg {
             consumed = relayFromUpstream(leg, bytes, count)
         } else {
-            consumed = count
+            consumed = relayFromApp(bytes, count)
         }
         if consumed < count && !source.isClosed {
             source.carry.store(UnsafeRawBufferPointer(start: bytes + consumed, count: count - consumed))
@@ -314,15 +313,19 @@ extension ProxySession {
     /// Writes every queue and reacts to what is left: backpressure, close progress.
     /// Backpressure and close progress are settled once, after every queue was written
     /// (not once per connection): this runs after every read.
+    /// A connection with nothing queued and no wait for writability is skipped: a read
+    /// usually queues toward one side only, and this runs after every read.
     func flushAll() {
-        if !downstream.isClosed { wrote(downstream, outcome: downstream.flush()) }
+        if !downstream.isClosed && (downstream.hasWriteWork || phase == .lingering) {
+            wrote(downstream, outcome: downstream.flush())
+        }
         // The snapshot keeps every leg alive while `wrote` may remove one from `legs`.
         let snapshot = legs
         for index in snapshot.indices {
             unowned(unsafe) let leg = snapshot[index]
             guard leg.connection?.isClosed == false, leg.phase == .open || leg.phase == .closing else { continue }
             unowned(unsafe) let connection = leg.connection!
-            wrote(connection, outcome: connection.flush())
+            if connection.hasWriteWork { wrote(connection, outcome: connection.flush()) }
         }
         if phase == .open {
             applyBackpressure()

@@ -132,7 +132,7 @@ final class ProxySession {
         if connection === downstream {
             switch phase {
             case .readingRequest: readRequest()
-            case .open: relay(from: connection)
+            case .open: relay(from: connection, leg: nil)
             case .lingering: discardInput(connection)
             case .connectingFirst, .finished: connection.setReading(false)
             }
@@ -141,7 +141,7 @@ final class ProxySession {
         guard let leg = leg(of: connection) else { return connection.setReading(false) }
         switch leg.phase {
         case .awaitingResponse: readResponse(leg)
-        case .open, .closing: relay(from: connection)
+        case .open, .closing: relay(from: connection, leg: leg)
         default: connection.setReading(false)
         }
     }
