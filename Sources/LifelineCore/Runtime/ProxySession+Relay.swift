@@ -312,9 +312,8 @@ extension ProxySession {
 
     /// Writes every queue and reacts to what is left: backpressure, close progress.
     /// Backpressure and close progress are settled once, after every queue was written
-    /// (not once per connection): this runs after every read.
-    /// A connection with nothing queued and no wait for writability is skipped: a read
-    /// usually queues toward one side only, and this runs after every read.
+    /// (not once per connection): this runs after every read. A connection with nothing
+    /// queued and no wait for writability is skipped, since a read usually queues toward one side only.
     func flushAll() {
         if !downstream.isClosed && (downstream.hasWriteWork || phase == .lingering) {
             wrote(downstream, outcome: downstream.flush())
